@@ -1,0 +1,19 @@
+# Production image: gunicorn for web; the same image runs the Celery worker and beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=production
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+
+COPY . .
+RUN useradd --system --home /app rcf \
+    && mkdir -p var \
+    && SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input \
+    && python manage.py compile_translations \
+    && chown -R rcf var locale
+USER rcf
+
+EXPOSE 8000
+CMD ["gunicorn", "rcf.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,47 @@
+# RCF Tracker: `make run` starts everything, `make test` runs every test.
+# Both set up the virtualenv from the lock file first (only when it changed).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test setup lint lock bench clean
+
+$(STAMP): requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RCF Tracker needs Python 3.11 (found %s)" % sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Everything a fresh clone needs before it can serve or test: packages,
+# compiled translations, folders for the embedded broker, the database schema.
+setup: $(STAMP)
+	mkdir -p var/celery/queue var/celery/processed var/celery/results var/staticfiles
+	$(BIN)/python manage.py compile_translations
+	$(BIN)/python manage.py migrate --no-input
+
+run: setup
+	$(BIN)/python manage.py seed_demo
+	@echo "RCF Tracker on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/). Ctrl-C stops web, worker and beat."
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --no-prefix -f Procfile.dev start
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Re-pin every dependency after changing pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev -o requirements.lock pyproject.toml
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var/rcf.sqlite3* var/celery var/celerybeat-schedule* var/staticfiles

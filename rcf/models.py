@@ -1,0 +1,158 @@
+"""The framework's own taxonomy (priority areas, partner countries) and the
+base every record that staff or sync clients write is built on."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class LiveQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class LiveManager(models.Manager.from_queryset(LiveQuerySet)):
+    """Soft-deleted records are hidden from every normal query."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class TrackedModel(models.Model):
+    """A record users and sync clients write.
+
+    * ``version`` starts at 1 and grows by one on every change; it is the
+      optimistic-locking token (ETag, the edit form's hidden field).
+    * Nothing is ever hard-deleted by users: ``deleted_at`` marks a soft
+      delete, so sync clients can be told about it and an administrator can
+      restore it.
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+
+    objects = LiveManager()
+    all_objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def save(self, *args, **kwargs):
+        # A service that has already claimed the next version with a
+        # conditional UPDATE (rcf.services.claim_version) sets the flag so the
+        # version is not bumped twice.
+        if not self._state.adding and not getattr(self, "_version_claimed", False):
+            self.version += 1
+        self._version_claimed = False
+        super().save(*args, **kwargs)
+
+
+class PriorityArea(models.Model):
+    """One of the six priority areas named by the framework (seeded, fixed)."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_ko = models.CharField(_("Korean name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("priority area")
+        verbose_name_plural = _("priority areas")
+
+    def __str__(self):
+        return self.localized_name
+
+    @property
+    def localized_name(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "").startswith("ko") and self.name_ko:
+            return self.name_ko
+        return self.name
+
+
+class CountryGroup(models.TextChoices):
+    ASEAN = "asean", _("ASEAN")
+    PACIFIC_ISLANDS = "pacific_islands", _("Pacific Island countries")
+    LIKE_MINDED = "like_minded", _("Like-minded partners")
+    OTHER = "other", _("Other")
+
+
+# The two groups the framework asks to focus on.
+FOCUS_GROUPS = (CountryGroup.ASEAN, CountryGroup.PACIFIC_ISLANDS)
+
+
+class PartnerCountry(models.Model):
+    """A partner country (ISO 3166-1). The grouping is editable data, not code."""
+
+    iso2 = models.CharField(_("ISO alpha-2 code"), max_length=2, unique=True)
+    iso3 = models.CharField(_("ISO alpha-3 code"), max_length=3, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_ko = models.CharField(_("Korean name"), max_length=100, blank=True)
+    group = models.CharField(_("group"), max_length=20, choices=CountryGroup.choices, db_index=True)
+    member_since = models.DateField(
+        _("member since"),
+        null=True,
+        blank=True,
+        help_text=_("Date the country joined its group, where that matters (e.g. ASEAN)."),
+    )
+
+    class Meta:
+        ordering = ["group", "name"]
+        verbose_name = _("partner country")
+        verbose_name_plural = _("partner countries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(iso2__regex=r"^[A-Z]{2}$"), name="country_iso2_uppercase_alpha2"
+            ),
+            models.CheckConstraint(
+                condition=Q(iso3__regex=r"^[A-Z]{3}$"), name="country_iso3_uppercase_alpha3"
+            ),
+            models.CheckConstraint(
+                condition=Q(group__in=CountryGroup.values), name="country_group_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.localized_name
+
+    @property
+    def localized_name(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "").startswith("ko") and self.name_ko:
+            return self.name_ko
+        return self.name
+
+    def is_member_on(self, day) -> bool:
+        return self.member_since is None or self.member_since <= day
+
+
+class Side(models.TextChoices):
+    """The two sides of the alliance, each naming its own points of contact."""
+
+    US = "us", _("U.S.")
+    ROK = "rok", _("ROK")
+
+
+__all__ = [
+    "CountryGroup",
+    "FOCUS_GROUPS",
+    "LiveManager",
+    "LiveQuerySet",
+    "PartnerCountry",
+    "PriorityArea",
+    "Side",
+    "TrackedModel",
+]

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _ensure_roles(sender, **kwargs):
+    from .services import roles_ensure
+
+    roles_ensure()
+
+
+class SCMReportsConfig(AppConfig):
+    name = "scm_reports"
+    verbose_name = _("SCM readiness")
+
+    def ready(self):
+        # After the permissions exist (they are created by post_migrate too,
+        # by django.contrib.auth, which is earlier in INSTALLED_APPS).
+        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="scm_reports_roles")

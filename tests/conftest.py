@@ -1,0 +1,106 @@
+import os
+
+import pytest
+from django.contrib.auth.models import Group
+
+from projects import services as project_services
+from scm_reports.roles import ADMINISTRATOR, EDITOR, LEAD_POC, VIEWER
+
+from .factories import PointOfContactFactory, UserFactory, area, country
+
+# pytest-django's live_server and Playwright's sync API share a thread with an
+# event loop; Django refuses DB access there unless told it is safe (RECIPES).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _user_with_role(username, role, **extra):
+    user = UserFactory(username=username, **extra)
+    user.groups.set([Group.objects.get(name=role)])
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    return _user_with_role("viewer-user", VIEWER)
+
+
+@pytest.fixture
+def editor(db):
+    return _user_with_role("editor-user", EDITOR)
+
+
+@pytest.fixture
+def lead(db):
+    return _user_with_role("lead-user", LEAD_POC)
+
+
+@pytest.fixture
+def administrator(db):
+    return _user_with_role("admin-user", ADMINISTRATOR, is_staff=True)
+
+
+@pytest.fixture
+def us_lead_poc(db):
+    return PointOfContactFactory(side="us", is_lead=True, full_name="Jordan Lee")
+
+
+@pytest.fixture
+def rok_lead_poc(db):
+    return PointOfContactFactory(side="rok", is_lead=True, full_name="Kim Min-jun")
+
+
+@pytest.fixture
+def make_project(db, lead, us_lead_poc, rok_lead_poc):
+    """Create a project through the service, complete enough to become ready."""
+
+    def make(**overrides):
+        data = {
+            "title": "Coast guard training",
+            "summary": "Maritime domain awareness training.",
+            "priority_area": area("maritime-security"),
+            "lead_side": "joint",
+            "us_lead_poc": us_lead_poc,
+            "rok_lead_poc": rok_lead_poc,
+            "partner_countries": [country("PH")],
+        }
+        data.update(overrides)
+        return project_services.project_create(by=lead, **data)
+
+    return make
+
+
+@pytest.fixture
+def advance(lead):
+    """Walk a project forward along the lifecycle as a lead POC."""
+
+    def walk(project, *statuses, today=None, ready_on=None):
+        for status in statuses:
+            project = project_services.project_transition(
+                project=project,
+                to=status,
+                by=lead,
+                priority=3 if status == "prioritized" and project.priority is None else None,
+                ready_on=ready_on if status == "ready" else None,
+                today=today,
+            )
+        return project
+
+    return walk
+
+
+def pytest_sessionstart(session):
+    """In CI the suite must run against the real services, not the fallbacks."""
+    if os.environ.get("RCF_REQUIRE_REAL_SERVICES") != "1":
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(f"RCF_REQUIRE_REAL_SERVICES=1 but the database is {engine}")
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("RCF_REQUIRE_REAL_SERVICES=1 but REDIS_URL is not set")

@@ -1,0 +1,76 @@
+"""Staff can work in the Django admin from day one, through the same rules."""
+
+import pytest
+from django.urls import reverse
+
+from projects.models import CooperativeProject
+from tests.factories import PointOfContactFactory, area, country
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_MODELS = [
+    "rcf/priorityarea", "rcf/partnercountry", "contacts/organization", "contacts/pointofcontact",
+    "projects/cooperativeproject", "projects/engagement", "scm_reports/scmcycle",
+]
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-1")
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS)
+def test_every_model_has_a_searchable_admin_list(client, superuser, model, make_project):
+    make_project()
+    client.force_login(superuser)
+    response = client.get(f"/admin/{model}/", {"q": "a"})
+    assert response.status_code == 200
+    assert client.get(f"/admin/{model}/add/").status_code == 200
+
+
+def test_admin_create_project_with_bad_input_names_the_field_and_saves_nothing(client, superuser):
+    client.force_login(superuser)
+    rok = PointOfContactFactory(side="rok", full_name="Wrong Side")
+    response = client.post(
+        reverse("admin:projects_cooperativeproject_add"),
+        {
+            "title": "Patrol boats",
+            "priority_area": area().pk,
+            "lead_side": "joint",
+            "us_lead_poc": rok.pk,
+            "start_date": "2026-05-01",
+            "end_date": "2026-04-01",
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "us_lead_poc" in errors
+    assert CooperativeProject.all_objects.count() == 0
+
+
+def test_admin_create_then_delete_is_a_soft_delete(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:projects_cooperativeproject_add"),
+        {
+            "title": "Patrol boats",
+            "summary": "Help",
+            "priority_area": area().pk,
+            "lead_side": "joint",
+            "partner_countries": [country("VN").pk],
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    project = CooperativeProject.objects.get(title="Patrol boats")
+    assert project.created_by == superuser
+    assert list(project.partner_countries.values_list("iso2", flat=True)) == ["VN"]
+    response = client.post(
+        reverse("admin:projects_cooperativeproject_delete", args=[project.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not CooperativeProject.objects.filter(pk=project.pk).exists()
+    assert CooperativeProject.all_objects.get(pk=project.pk).deleted_at is not None
