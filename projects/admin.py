@@ -12,7 +12,7 @@ from .models import CooperativeProject, Engagement, ProjectStatus, ProjectTransi
 class CooperativeProjectAdminForm(forms.ModelForm):
     class Meta:
         model = CooperativeProject
-        fields = "__all__"
+        fields = (*services.EDITABLE_FIELDS, *services.M2M_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -232,6 +232,10 @@ class CooperativeProject(TrackedModel):
         indexes = [
             models.Index(fields=["status", "priority"]),
             models.Index(fields=["updated_at", "id"]),
+            # The readiness rule counts live projects by ready_on window.
+            models.Index(
+                fields=["ready_on"], condition=Q(deleted_at__isnull=True), name="project_live_ready_on"
+            ),
         ]
 
     def __str__(self):

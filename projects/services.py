@@ -23,6 +23,7 @@ from .models import (
     ProjectStatus,
     ProjectTransition,
 )
+from .signals import project_readiness_changed
 
 S = ProjectStatus
 
@@ -175,6 +176,8 @@ def project_transition(
         note=note,
         ready_on=project.ready_on if to == S.READY else None,
     )
+    if to == S.READY or from_status == S.READY:
+        project_readiness_changed.send(sender=CooperativeProject, project=project)
     return project
 
 
@@ -293,11 +296,19 @@ def project_soft_delete(*, project: CooperativeProject, by=None, expected_versio
     if by is not None and not by.has_perm("projects.delete_cooperativeproject"):
         raise PermissionDenied(_("You cannot delete projects."))
     project.updated_by = by
-    return soft_delete(instance=project, by=by, expected_version=expected_version)
+    with transaction.atomic():
+        soft_delete(instance=project, by=by, expected_version=expected_version)
+        if project.ready_on:
+            project_readiness_changed.send(sender=CooperativeProject, project=project)
+    return project
 
 
 def project_restore(*, project: CooperativeProject, by=None):
     if by is not None and not by.has_perm("projects.restore_cooperativeproject"):
         raise PermissionDenied(_("Only administrators can restore deleted projects."))
     project.updated_by = by
-    return restore(instance=project, by=by)
+    with transaction.atomic():
+        restore(instance=project, by=by)
+        if project.ready_on:
+            project_readiness_changed.send(sender=CooperativeProject, project=project)
+    return project

@@ -42,10 +42,6 @@ class TrackedModel(models.Model):
     class Meta:
         abstract = True
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
     def save(self, *args, **kwargs):
         # A service that has already claimed the next version with a
         # conditional UPDATE (rcf.services.claim_version) sets the flag so the
@@ -54,6 +50,10 @@ class TrackedModel(models.Model):
             self.version += 1
         self._version_claimed = False
         super().save(*args, **kwargs)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class PriorityArea(models.Model):

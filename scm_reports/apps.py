@@ -14,6 +14,8 @@ class SCMReportsConfig(AppConfig):
     verbose_name = _("SCM readiness")
 
     def ready(self):
+        from . import receivers  # noqa: F401  (connects the signal receivers)
+
         # After the permissions exist (they are created by post_migrate too,
         # by django.contrib.auth, which is earlier in INSTALLED_APPS).
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="scm_reports_roles")

@@ -57,3 +57,74 @@ class SCMCycle(TrackedModel):
 
     def __str__(self):
         return _("%(number)sth SCM (%(year)s)") % {"number": self.number, "year": self.year}
+
+
+class FlagKind(models.TextChoices):
+    MISSED = "missed", _("Missed")
+    AT_RISK = "at_risk", _("At risk")
+    UNSCHEDULED = "unscheduled", _("Unscheduled")
+
+
+class ReadinessFlag(models.Model):
+    """A year in which the framework's goal is at risk, missed, or cannot be
+    measured (no SCM recorded). Flags are resolved, never deleted: together
+    they are the history of the commitment."""
+
+    year = models.PositiveSmallIntegerField(_("year"), db_index=True)
+    scm_cycle = models.ForeignKey(
+        SCMCycle, verbose_name=_("SCM"), null=True, blank=True, on_delete=models.PROTECT, related_name="flags"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=FlagKind.choices)
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    notified_at = models.DateTimeField(
+        _("lead POCs notified at"), null=True, blank=True,
+        help_text=_("Set once every active lead POC has been sent the notice."),
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        verbose_name = _("readiness flag")
+        verbose_name_plural = _("readiness flags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="flag_one_open_per_year_and_kind",
+                violation_error_message=_("This year already has an open flag of this kind."),
+            ),
+            models.CheckConstraint(condition=Q(kind__in=FlagKind.values), name="flag_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("raised_at")),
+                name="flag_resolved_after_raised",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.get_kind_display()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class ReadinessNotice(models.Model):
+    """One e-mail to one lead POC about one flag. The unique pair is what
+    makes a retried or concurrent notice task send each e-mail once."""
+
+    flag = models.ForeignKey(ReadinessFlag, on_delete=models.PROTECT, related_name="notices")
+    point_of_contact = models.ForeignKey(
+        "contacts.PointOfContact", on_delete=models.PROTECT, related_name="readiness_notices"
+    )
+    email = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "point_of_contact"], name="notice_once_per_flag_and_poc")
+        ]
+
+    def __str__(self):
+        return f"{self.flag} → {self.email}"

@@ -162,3 +162,154 @@ def sample_data_load(*, today=None) -> dict[str, int]:
             )
             engagement.participants.set([us_lead, rok_lead])
     return {"projects_created": created}
+
+
+# --- The readiness job -------------------------------------------------------
+
+FLAGGED_STATES = ("missed", "at_risk", "unscheduled")
+
+
+def _flag_detail(readiness) -> str:
+    if readiness.cycle is None:
+        return f"No SCM is recorded for {readiness.year}: the goal cannot be measured."
+    base = (
+        f"{readiness.cycle.number}th SCM on {readiness.cycle.meeting_date:%Y-%m-%d}"
+        f"{' in ' + readiness.cycle.location if readiness.cycle.location else ''}; "
+        f"readiness deadline {readiness.deadline:%Y-%m-%d}"
+    )
+    if readiness.state == "missed":
+        return f"{base}: no project became ready in time."
+    return f"{base}, {readiness.days_left} day(s) left, and no project is ready yet."
+
+
+def _lock_readiness_job() -> None:
+    """Serialise concurrent runs. On PostgreSQL a transaction-scoped advisory
+    lock; SQLite's IMMEDIATE transactions already serialise writers."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Any fixed 64-bit key, reserved for this job.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x52434621])
+
+
+def readiness_flags_sync(*, today, dry_run: bool = False, with_project_ids: bool = False) -> dict:
+    """Bring the flags in line with the readiness states for ``today``.
+
+    Raises the flags that are newly true, resolves those that no longer are,
+    and returns ``{"today", "years", "raised", "resolved"}``. Idempotent, and
+    safe when two workers run it at once (the lock, backed by the partial
+    unique constraint on open flags). A bounded number of queries, whatever
+    the number of projects and years. Nothing is written with ``dry_run``.
+    """
+    from django.utils import timezone
+
+    from .models import ReadinessFlag
+    from .selectors import readiness_by_year
+
+    with transaction.atomic():
+        _lock_readiness_job()
+        years = readiness_by_year(today=today, with_project_ids=with_project_ids)
+        wanted = {}
+        for readiness in years:
+            if readiness.state in FLAGGED_STATES and not (
+                # A future year with no SCM yet is not a concern until it comes.
+                readiness.state == "unscheduled" and readiness.year > today.year
+            ):
+                wanted[(readiness.year, readiness.state)] = readiness
+        open_flags = {(f.year, f.kind): f for f in ReadinessFlag.objects.filter(resolved_at__isnull=True)}
+        to_resolve = [flag for key, flag in open_flags.items() if key not in wanted]
+        to_raise = [
+            ReadinessFlag(
+                year=r.year, scm_cycle=r.cycle, kind=r.state, detail=_flag_detail(r)
+            )
+            for key, r in sorted(wanted.items())
+            if key not in open_flags
+        ]
+        if not dry_run:
+            now = timezone.now()
+            if to_resolve:
+                ReadinessFlag.objects.filter(pk__in=[f.pk for f in to_resolve]).update(resolved_at=now)
+            if to_raise:
+                ReadinessFlag.objects.bulk_create(to_raise)
+        else:
+            transaction.set_rollback(True)
+    return {
+        "today": today.isoformat(),
+        "years": [r.as_dict() for r in years],
+        "raised": [{"year": f.year, "kind": f.kind} for f in to_raise],
+        "resolved": [{"year": f.year, "kind": f.kind} for f in sorted(to_resolve, key=lambda f: (f.year, f.kind))],
+    }
+
+
+def flags_awaiting_notice():
+    """Open flags whose notices have not all gone out (e.g. the broker or the
+    mail server was down): the job queues them again at every run."""
+    from .models import ReadinessFlag
+
+    return ReadinessFlag.objects.filter(resolved_at__isnull=True, notified_at__isnull=True)
+
+
+def readiness_notice_recipients():
+    from contacts.models import PointOfContact
+
+    return PointOfContact.objects.filter(is_lead=True, active=True).exclude(email="").order_by("side", "pk")
+
+
+def _notice_message(flag, *, today) -> tuple[str, str]:
+    from django.conf import settings
+
+    from .selectors import cycle_deadline
+
+    kind = flag.get_kind_display().lower()
+    subject = f"[RCF Tracker] {flag.year}: readiness {kind}"
+    lines = [f"The framework's goal for {flag.year} is {kind}.", ""]
+    cycle = flag.scm_cycle
+    if cycle is not None:
+        deadline = cycle_deadline(cycle)
+        lines += [
+            f"SCM: {cycle.number}th Security Consultative Meeting, {cycle.meeting_date:%d %b %Y}"
+            f"{', ' + cycle.location if cycle.location else ''}",
+            f"Readiness deadline: {deadline:%d %b %Y}",
+            f"Days left: {max((deadline - today).days, 0)}",
+        ]
+        subject += f" ({cycle.number}th SCM)"
+    lines += ["", flag.detail, "", f"Dashboard: {settings.SITE_URL.rstrip('/')}/"]
+    return subject, "\n".join(lines)
+
+
+def readiness_notice_send(*, flag_id: int, today=None) -> int:
+    """E-mail every active lead POC of both sides about one flag, once each.
+
+    Each e-mail is sent inside the transaction that records it: a failure
+    rolls the record back so a retry sends it again; a POC already recorded
+    (by an earlier try or a concurrent worker) is skipped. Returns how many
+    e-mails this call sent.
+    """
+    from django.core.mail import send_mail
+    from django.db import IntegrityError
+    from django.utils import timezone
+
+    from rcf.selectors import framework_today
+
+    from .models import ReadinessFlag, ReadinessNotice
+
+    today = today or framework_today()
+    flag = ReadinessFlag.objects.select_related("scm_cycle").get(pk=flag_id)
+    if flag.notified_at is not None:
+        return 0
+    subject, body = _notice_message(flag, today=today)
+    sent = 0
+    already = set(flag.notices.values_list("point_of_contact_id", flat=True))
+    for poc in readiness_notice_recipients():
+        if poc.pk in already:
+            continue
+        try:
+            with transaction.atomic():
+                ReadinessNotice.objects.create(flag=flag, point_of_contact=poc, email=poc.email)
+                send_mail(subject, body, None, [poc.email])
+        except IntegrityError:
+            continue  # another worker has just sent this one
+        sent += 1
+    ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
+    return sent

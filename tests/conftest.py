@@ -1,3 +1,4 @@
+import contextlib
 import os
 
 import pytest
@@ -104,3 +105,41 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"RCF_REQUIRE_REAL_SERVICES=1 but the database is {engine}")
     if not settings.REDIS_URL:
         raise pytest.UsageError("RCF_REQUIRE_REAL_SERVICES=1 but REDIS_URL is not set")
+
+
+@contextlib.contextmanager
+def broker_unreachable():
+    """Point Celery at a port where no broker listens (as when Redis is down)."""
+    from rcf.celery import app
+
+    def reset_pool():
+        # Celery and kombu cache connection and producer pools per broker URL.
+        from kombu import pools
+
+        pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    old = app.conf.broker_url
+    reset_pool()
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        yield app
+    finally:
+        reset_pool()
+        app.conf.broker_url = old
+
+
+@pytest.fixture
+def broker_down():
+    with broker_unreachable() as app:
+        yield app
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_task_queue():
+    """Tasks the suite sends go to a queue of their own, which no
+    development worker consumes."""
+    from rcf.celery import app
+
+    app.conf.task_default_queue = "rcf-test-suite"

@@ -28,6 +28,6 @@ class Command(BaseCommand):
         result = services.sample_data_load()
         self.stdout.write(f"Sample data: {result['projects_created']} project(s) created "
                           "(records labelled '[Sample]').")
-        self.stdout.write("Demo logins (password: %s):" % password)
+        self.stdout.write(f"Demo logins (password: {password}):")
         for username, role in logins:
             self.stdout.write(f"  {username:<8} {role}")

@@ -1,0 +1,193 @@
+"""The framework's readiness rule: "presenting at least one project or
+initiative each year before the SCM".
+
+``readiness_by_year`` is the one place the rule lives; the Celery job, the
+dashboard, the API and the SCM reports all call it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Value, When
+
+from projects.models import CooperativeProject
+
+from .models import SCMCycle
+
+
+class ReadinessState:
+    COVERED = "covered"
+    MISSED = "missed"
+    AT_RISK = "at_risk"
+    PENDING = "pending"
+    UNSCHEDULED = "unscheduled"
+
+    ALL = (COVERED, MISSED, AT_RISK, PENDING, UNSCHEDULED)
+
+
+@dataclass(frozen=True)
+class YearReadiness:
+    year: int
+    state: str
+    cycle: SCMCycle | None = None
+    deadline: datetime.date | None = None
+    # The window is (window_after, deadline]; window_after is None only when
+    # the window starts on RCF_LAUNCH_DATE inclusive (the first cycle).
+    window_start: datetime.date | None = None
+    counting_projects: int = 0
+    days_left: int | None = None
+    counting_project_ids: list[int] = field(default_factory=list)
+
+    @property
+    def scm_number(self) -> int | None:
+        return self.cycle.number if self.cycle else None
+
+    @property
+    def meeting_date(self) -> datetime.date | None:
+        return self.cycle.meeting_date if self.cycle else None
+
+    def as_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "scm_number": self.scm_number,
+            "meeting_date": self.meeting_date.isoformat() if self.meeting_date else None,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "state": self.state,
+            "days_left": self.days_left,
+            "counting_projects": self.counting_projects,
+            "counting_project_ids": self.counting_project_ids,
+        }
+
+
+def cycle_deadline(cycle: SCMCycle) -> datetime.date:
+    """The last day a project can become ready for this SCM: the recorded
+    deadline, or else the day before the meeting."""
+    return cycle.readiness_deadline or cycle.meeting_date - datetime.timedelta(days=1)
+
+
+def _launch_date() -> datetime.date:
+    return datetime.date.fromisoformat(str(settings.RCF_LAUNCH_DATE))
+
+
+def _windows(cycles: list[SCMCycle]) -> dict[int, tuple[datetime.date, datetime.date]]:
+    """year -> (first day, last day) of the window in which a project that
+    becomes ready counts for that year's SCM. Windows are consecutive: each
+    starts the day after the previous recorded cycle's deadline, the first
+    on the launch date. A year with no recorded cycle has no window; its
+    projects count for the next recorded SCM."""
+    windows = {}
+    start = _launch_date()
+    for cycle in cycles:
+        deadline = cycle_deadline(cycle)
+        if cycle.year < settings.RCF_FIRST_YEAR:
+            continue
+        windows[cycle.year] = (start, deadline)
+        start = deadline + datetime.timedelta(days=1)
+    return windows
+
+
+def _projects_by_window(windows: dict[int, tuple[datetime.date, datetime.date]]):
+    """Live projects that became ready in any window, annotated with the SCM
+    year they count for. Windows are consecutive, so "the first deadline on
+    or after ready_on" is the year: one CASE over one index range scan."""
+    first = min(start for start, _ in windows.values())
+    last = max(end for _, end in windows.values())
+    return (
+        CooperativeProject.objects.filter(ready_on__gte=first, ready_on__lte=last)  # live only
+        .order_by()
+        .annotate(
+            scm_year=Case(
+                *[When(ready_on__lte=end, then=Value(year)) for year, (_, end) in sorted(windows.items())],
+                output_field=IntegerField(),
+            )
+        )
+    )
+
+
+def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
+    if count:
+        return ReadinessState.COVERED
+    if today > deadline:
+        return ReadinessState.MISSED
+    if (deadline - today).days <= settings.RCF_AT_RISK_DAYS:
+        return ReadinessState.AT_RISK
+    return ReadinessState.PENDING
+
+
+def readiness_by_year(*, today: datetime.date, with_project_ids: bool = False) -> list[YearReadiness]:
+    """The state of the framework's goal for every year from ``RCF_FIRST_YEAR``
+    to the later of ``today``'s year and the last recorded SCM.
+
+    ``today`` is the calendar date in ``RCF_TIME_ZONE`` (see
+    ``rcf.selectors.framework_today``); it is never read from the clock here.
+    Two queries (cycles, counts), three with ``with_project_ids``.
+    """
+    cycles = list(SCMCycle.objects.order_by("year"))
+    by_year = {c.year: c for c in cycles}
+    windows = _windows(cycles)
+    counts: dict[int, int] = {}
+    ids: dict[int, list[int]] = {}
+    if windows:
+        counted = _projects_by_window(windows)
+        counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
+        if with_project_ids:
+            for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
+                ids.setdefault(year, []).append(pk)
+
+    last_year = max([today.year, *(c.year for c in cycles)])
+    result = []
+    for year in range(settings.RCF_FIRST_YEAR, last_year + 1):
+        cycle = by_year.get(year)
+        if cycle is None:
+            result.append(YearReadiness(year=year, state=ReadinessState.UNSCHEDULED))
+            continue
+        start, deadline = windows[year]
+        count = counts.get(year, 0)
+        result.append(
+            YearReadiness(
+                year=year,
+                state=_state(count=count, today=today, deadline=deadline),
+                cycle=cycle,
+                deadline=deadline,
+                window_start=start,
+                counting_projects=count,
+                days_left=(deadline - today).days,
+                counting_project_ids=ids.get(year, []),
+            )
+        )
+    return result
+
+
+def readiness_for_year(*, year: int, today: datetime.date, with_project_ids: bool = False) -> YearReadiness | None:
+    return next((r for r in readiness_by_year(today=today, with_project_ids=with_project_ids) if r.year == year), None)
+
+
+def projects_counting_for(*, year: int, today: datetime.date):
+    """The live projects that count for ``year``'s SCM (what will be presented)."""
+    readiness = readiness_for_year(year=year, today=today)
+    if readiness is None or readiness.deadline is None:
+        return CooperativeProject.objects.none()
+    return CooperativeProject.objects.filter(
+        ready_on__gte=readiness.window_start, ready_on__lte=readiness.deadline
+    )
+
+
+def open_flags():
+    from .models import ReadinessFlag
+
+    return ReadinessFlag.objects.filter(resolved_at__isnull=True).select_related("scm_cycle")
+
+
+__all__ = [
+    "ReadinessState",
+    "YearReadiness",
+    "cycle_deadline",
+    "open_flags",
+    "projects_counting_for",
+    "readiness_by_year",
+    "readiness_for_year",
+]

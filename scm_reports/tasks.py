@@ -1,0 +1,60 @@
+"""Celery tasks: thin wrappers that take dates or ids and call the services."""
+
+import datetime
+import logging
+import smtplib
+
+from celery import shared_task
+
+from rcf.selectors import framework_today
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="scm_reports.tasks.flag_unready_years")
+def flag_unready_years(today: str | None = None) -> dict:
+    """Raise and resolve readiness flags, then queue the notices not yet sent."""
+    day = datetime.date.fromisoformat(today) if today else framework_today()
+    result = services.readiness_flags_sync(today=day)
+    result["notices_queued"] = readiness_notices_dispatch()
+    return result
+
+
+@shared_task(
+    name="scm_reports.tasks.send_readiness_notice",
+    autoretry_for=(smtplib.SMTPException, OSError),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def send_readiness_notice(flag_id: int) -> int:
+    return services.readiness_notice_send(flag_id=flag_id)
+
+
+def readiness_notices_dispatch() -> int:
+    """Queue one notice task per open flag whose notices are not all sent.
+
+    A broker that cannot be reached is logged, not raised: the flags are
+    already saved, and the next run of the job queues the notices again.
+    """
+    queued = 0
+    for flag_id in services.flags_awaiting_notice().values_list("pk", flat=True):
+        try:
+            send_readiness_notice.apply_async(args=[flag_id], retry=False)
+        except Exception as exc:  # kombu raises several types for an unreachable broker
+            logger.warning("Readiness notices not queued (broker unreachable: %s); the next run retries.", exc)
+            break
+        queued += 1
+    return queued
+
+
+def request_readiness_check() -> None:
+    """Ask for a run of the job soon after a change that may alter a year's
+    state. Never fails the caller: with the broker down, the daily run
+    catches up."""
+    try:
+        flag_unready_years.apply_async(retry=False)
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.warning("Readiness check not queued (broker unreachable: %s).", exc)
