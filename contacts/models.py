@@ -41,6 +41,7 @@ class Organization(TrackedModel):
 
     class Meta:
         ordering = ["side", "name"]
+        indexes = [models.Index(fields=["sync_txid", "id"], name="organization_sync")]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [
@@ -109,7 +110,10 @@ class PointOfContact(TrackedModel):
                 violation_error_message=_("Another point of contact already uses this e-mail address."),
             ),
         ]
-        indexes = [models.Index(fields=["side", "is_lead", "active"])]
+        indexes = [
+            models.Index(fields=["side", "is_lead", "active"]),
+            models.Index(fields=["sync_txid", "id"], name="poc_sync"),
+        ]
 
     def __str__(self):
         return f"{self.full_name} ({self.get_side_display()})"

@@ -231,7 +231,7 @@ class CooperativeProject(TrackedModel):
         ]
         indexes = [
             models.Index(fields=["status", "priority"]),
-            models.Index(fields=["updated_at", "id"]),
+            models.Index(fields=["sync_txid", "id"], name="project_sync"),
             # The readiness rule counts live projects by ready_on window.
             models.Index(
                 fields=["ready_on"], condition=Q(deleted_at__isnull=True), name="project_live_ready_on"
@@ -330,6 +330,7 @@ class Engagement(TrackedModel):
 
     class Meta:
         ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["sync_txid", "id"], name="engagement_sync")]
         verbose_name = _("engagement")
         verbose_name_plural = _("engagements")
         constraints = [

@@ -35,6 +35,10 @@ class TrackedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+    # Stamped by a database trigger on every insert and update (rcf.sync):
+    # the writing transaction's id on PostgreSQL, a write counter on SQLite.
+    # Sync clients page through changes in (sync_txid, id) order.
+    sync_txid = models.BigIntegerField(default=0, editable=False)
 
     objects = LiveManager()
     all_objects = LiveQuerySet.as_manager()
@@ -156,3 +160,16 @@ __all__ = [
     "Side",
     "TrackedModel",
 ]
+
+
+class SyncClock(models.Model):
+    """One row: the write counter that stamps ``sync_txid`` on SQLite, where
+    writers are serialised and so commit in the order they write."""
+
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "sync clock"
+
+    def __str__(self):
+        return str(self.value)

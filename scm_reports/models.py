@@ -27,6 +27,7 @@ class SCMCycle(TrackedModel):
 
     class Meta:
         ordering = ["year"]
+        indexes = [models.Index(fields=["sync_txid", "id"], name="scmcycle_sync")]
         verbose_name = _("SCM cycle")
         verbose_name_plural = _("SCM cycles")
         constraints = [

@@ -71,6 +71,7 @@ LIKE_MINDED = [
 
 
 def seed(apps, schema_editor):
+    apps.get_model("rcf", "SyncClock").objects.get_or_create(pk=1)
     PriorityArea = apps.get_model("rcf", "PriorityArea")
     PartnerCountry = apps.get_model("rcf", "PartnerCountry")
     for order, (code, name, name_ko, description) in enumerate(PRIORITY_AREAS, start=1):
