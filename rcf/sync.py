@@ -36,10 +36,9 @@ def _pg_up(table):
 def _sqlite_up(table):
     # With recursive_triggers off (SQLite's default) the inner UPDATE does
     # not fire the trigger again.
-    body = (
-        "UPDATE rcf_syncclock SET value = value + 1 WHERE id = 1; "
-        f"UPDATE {table} SET sync_txid = (SELECT value FROM rcf_syncclock WHERE id = 1) WHERE id = NEW.id;"
-    )  # noqa: S608 - table names are constants from our own migrations
+    # Table names are constants from our own migrations, never user input.
+    stamp = f"UPDATE {table} SET sync_txid = (SELECT value FROM rcf_syncclock WHERE id = 1) WHERE id = NEW.id;"  # noqa: S608
+    body = "UPDATE rcf_syncclock SET value = value + 1 WHERE id = 1; " + stamp
     return [
         f"DROP TRIGGER IF EXISTS {table}_sync_insert;",
         f"DROP TRIGGER IF EXISTS {table}_sync_update;",
