@@ -37,7 +37,7 @@ def _sqlite_up(table):
     # With recursive_triggers off (SQLite's default) the inner UPDATE does
     # not fire the trigger again.
     # Table names are constants from our own migrations, never user input.
-    stamp = f"UPDATE {table} SET sync_txid = (SELECT value FROM rcf_syncclock WHERE id = 1) WHERE id = NEW.id;"  # noqa: S608
+    stamp = f"UPDATE {table} SET sync_txid = (SELECT value FROM rcf_syncclock WHERE id = 1) WHERE id = NEW.id;"
     body = "UPDATE rcf_syncclock SET value = value + 1 WHERE id = 1; " + stamp
     return [
         f"DROP TRIGGER IF EXISTS {table}_sync_insert;",
@@ -65,7 +65,7 @@ def install_sync_triggers(*tables):
                 raise NotImplementedError(f"No sync trigger for {vendor}")
             for statement in statements:
                 schema_editor.execute(statement)
-            schema_editor.execute(f"UPDATE {table} SET sync_txid = sync_txid")  # noqa: S608 - constant
+            schema_editor.execute(f"UPDATE {table} SET sync_txid = sync_txid")
 
     def down(apps, schema_editor):
         for table in tables:
