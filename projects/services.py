@@ -312,3 +312,32 @@ def project_restore(*, project: CooperativeProject, by=None):
         if project.ready_on:
             project_readiness_changed.send(sender=CooperativeProject, project=project)
     return project
+
+
+# --- Engagements ----------------------------------------------------------------
+
+ENGAGEMENT_FIELDS = ("project", "date", "kind", "summary", "location")
+ENGAGEMENT_M2M = ("participants",)
+
+
+def engagement_create(*, by=None, **data):
+    from rcf.services import split_fields, tracked_create
+
+    from .models import Engagement
+
+    fields, m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
+    project = fields.get("project")
+    if project is not None and project.deleted_at is not None:
+        raise ValidationError({"project": [_("The project is deleted.")]})
+    return tracked_create(model=Engagement, by=by, fields={**fields, "created_by": by}, m2m=m2m)
+
+
+def engagement_update(*, engagement, by=None, expected_version=None, **data):
+    from rcf.services import split_fields, tracked_update
+
+    fields, m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
+    return tracked_update(instance=engagement, by=by, expected_version=expected_version, fields=fields, m2m=m2m)
+
+
+def engagement_delete(*, engagement, by=None, expected_version=None):
+    return soft_delete(instance=engagement, by=by, expected_version=expected_version)

@@ -78,3 +78,40 @@ def restore(*, instance: TrackedModel, by=None):
             instance._history_user = by
         instance.save()
     return instance
+
+
+def tracked_create(*, model, by=None, fields: dict, m2m: dict | None = None):
+    """Create a tracked record: validate (per-field messages), save, set its
+    many-to-many fields, all in one transaction."""
+    with transaction.atomic():
+        instance = model(**fields)
+        validate_and_save(instance=instance, by=by)
+        for name, values in (m2m or {}).items():
+            getattr(instance, name).set(values)
+    return instance
+
+
+def tracked_update(*, instance, by=None, expected_version: int | None = None, fields: dict, m2m: dict | None = None):
+    """Change a tracked record with the optimistic lock (``VersionConflict``
+    when it moved past ``expected_version``, default: the version loaded)."""
+    if instance.deleted_at is not None:
+        raise ValidationError(_("A deleted record cannot be edited; restore it first."))
+    with transaction.atomic():
+        claim_version(instance=instance, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(instance, name, value)
+        validate_and_save(instance=instance, by=by)
+        for name, values in (m2m or {}).items():
+            getattr(instance, name).set(values)
+    return instance
+
+
+def split_fields(data: dict, *, editable: tuple[str, ...], m2m: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """Separate plain fields from many-to-many ones; refuse anything else by name."""
+    unknown = set(data) - set(editable) - set(m2m)
+    if unknown:
+        raise ValidationError({name: [_("This field cannot be set.")] for name in sorted(unknown)})
+    return (
+        {k: v for k, v in data.items() if k in editable},
+        {k: list(v) for k, v in data.items() if k in m2m},
+    )

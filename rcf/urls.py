@@ -1,9 +1,20 @@
+"""Root URLconf. Each app's pages and API come from its own URL module."""
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("rcf.api_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("rcf.account_urls")),
+    path("contacts/", include("contacts.urls")),
+    path("projects/", include("projects.urls")),
+    path("", include("scm_reports.urls")),
 ]
+
+handler403 = "rcf.views.permission_denied"
+handler404 = "rcf.views.page_not_found"

@@ -59,6 +59,14 @@ class SCMCycle(TrackedModel):
     def __str__(self):
         return _("%(number)sth SCM (%(year)s)") % {"number": self.number, "year": self.year}
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.meeting_date and self.year and self.meeting_date.year != self.year:
+            raise ValidationError({"meeting_date": _("The meeting date must fall in the SCM's year.")})
+        if self.readiness_deadline and self.meeting_date and self.readiness_deadline > self.meeting_date:
+            raise ValidationError({"readiness_deadline": _("The readiness deadline cannot be after the meeting.")})
+
 
 class FlagKind(models.TextChoices):
     MISSED = "missed", _("Missed")

@@ -313,3 +313,34 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
         sent += 1
     ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent
+
+
+# --- SCM cycles (administrators) -------------------------------------------------
+
+SCM_CYCLE_FIELDS = ("number", "year", "meeting_date", "location", "readiness_deadline", "notes")
+
+
+def scm_cycle_create(*, by=None, **data):
+    from rcf.services import split_fields, tracked_create
+
+    from .models import SCMCycle
+
+    fields, _m2m = split_fields(data, editable=SCM_CYCLE_FIELDS)
+    if "year" not in fields and fields.get("meeting_date"):
+        fields["year"] = fields["meeting_date"].year
+    return tracked_create(model=SCMCycle, by=by, fields=fields)
+
+
+def scm_cycle_update(*, cycle, by=None, expected_version=None, **data):
+    from rcf.services import split_fields, tracked_update
+
+    fields, _m2m = split_fields(data, editable=SCM_CYCLE_FIELDS)
+    if "meeting_date" in fields and "year" not in fields and fields["meeting_date"]:
+        fields["year"] = fields["meeting_date"].year
+    return tracked_update(instance=cycle, by=by, expected_version=expected_version, fields=fields)
+
+
+def scm_cycle_delete(*, cycle, by=None, expected_version=None):
+    from rcf.services import soft_delete
+
+    return soft_delete(instance=cycle, by=by, expected_version=expected_version)

@@ -1,0 +1,3 @@
+app_name = "scm_reports"
+
+urlpatterns = []
