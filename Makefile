@@ -21,7 +21,7 @@ $(STAMP): requirements.lock
 # Everything a fresh clone needs before it can serve or test: packages,
 # compiled translations, folders for the embedded broker, the database schema.
 setup: $(STAMP)
-	mkdir -p var/celery/queue var/celery/processed var/celery/results var/staticfiles
+	mkdir -p var/celery/queue var/celery/processed var/celery/results var/celery/control var/staticfiles
 	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --no-input
 

@@ -1,3 +1,16 @@
+from django.urls import path
+
+from . import views
+
 app_name = "projects"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.ProjectListView.as_view(), name="list"),
+    path("new/", views.ProjectCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ProjectDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.ProjectUpdateView.as_view(), name="edit"),
+    path("<int:pk>/transition/", views.ProjectTransitionView.as_view(), name="transition"),
+    path("<int:pk>/delete/", views.ProjectDeleteView.as_view(), name="delete"),
+    path("<int:pk>/restore/", views.ProjectRestoreView.as_view(), name="restore"),
+    path("<int:pk>/engagements/", views.EngagementCreateView.as_view(), name="log_engagement"),
+]

@@ -14,7 +14,12 @@ class SCMReportsConfig(AppConfig):
     verbose_name = _("SCM readiness")
 
     def ready(self):
+        from projects.selectors import register_scm_year_annotator
+
         from . import receivers  # noqa: F401  (connects the signal receivers)
+        from .selectors import annotate_scm_year
+
+        register_scm_year_annotator(annotate_scm_year)
 
         # After the permissions exist (they are created by post_migrate too,
         # by django.contrib.auth, which is earlier in INSTALLED_APPS).

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from projects.models import CooperativeProject
 
@@ -28,6 +29,15 @@ class ReadinessState:
     ALL = (COVERED, MISSED, AT_RISK, PENDING, UNSCHEDULED)
 
 
+STATE_LABELS = {
+    ReadinessState.COVERED: _("Covered"),
+    ReadinessState.MISSED: _("Missed"),
+    ReadinessState.AT_RISK: _("At risk"),
+    ReadinessState.PENDING: _("Pending"),
+    ReadinessState.UNSCHEDULED: _("Unscheduled"),
+}
+
+
 @dataclass(frozen=True)
 class YearReadiness:
     year: int
@@ -40,6 +50,10 @@ class YearReadiness:
     counting_projects: int = 0
     days_left: int | None = None
     counting_project_ids: list[int] = field(default_factory=list)
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS[self.state])
 
     @property
     def scm_number(self) -> int | None:
@@ -90,22 +104,37 @@ def _windows(cycles: list[SCMCycle]) -> dict[int, tuple[datetime.date, datetime.
     return windows
 
 
-def _projects_by_window(windows: dict[int, tuple[datetime.date, datetime.date]]):
-    """Live projects that became ready in any window, annotated with the SCM
-    year they count for. Windows are consecutive, so "the first deadline on
-    or after ready_on" is the year: one CASE over one index range scan."""
+def annotate_scm_year(queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None):
+    """Annotate a project queryset with ``scm_year``: the SCM year each project
+    counts for, NULL when it counts for none. Windows are consecutive, so "the
+    first deadline on or after ready_on" is the year: one CASE expression."""
+    if windows is None:
+        windows = scm_windows()
+    if not windows:
+        return queryset.annotate(scm_year=Value(None, output_field=IntegerField()))
+    first = min(start for start, _ in windows.values())
+    whens = [When(deleted_at__isnull=False, then=Value(None)), When(ready_on__lt=first, then=Value(None))]
+    whens += [When(ready_on__lte=end, then=Value(year)) for year, (_, end) in sorted(windows.items())]
+    return queryset.annotate(scm_year=Case(*whens, default=Value(None), output_field=IntegerField()))
+
+
+def projects_counting(queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None):
+    """Only the projects that count for some SCM year, annotated with it
+    (the range condition lets the database use the ready_on index)."""
+    if windows is None:
+        windows = scm_windows()
+    if not windows:
+        return queryset.none().annotate(scm_year=Value(None, output_field=IntegerField()))
     first = min(start for start, _ in windows.values())
     last = max(end for _, end in windows.values())
-    return (
-        CooperativeProject.objects.filter(ready_on__gte=first, ready_on__lte=last)  # live only
-        .order_by()
-        .annotate(
-            scm_year=Case(
-                *[When(ready_on__lte=end, then=Value(year)) for year, (_, end) in sorted(windows.items())],
-                output_field=IntegerField(),
-            )
-        )
+    return annotate_scm_year(
+        queryset.filter(deleted_at__isnull=True, ready_on__gte=first, ready_on__lte=last), windows
     )
+
+
+def scm_windows() -> dict[int, tuple[datetime.date, datetime.date]]:
+    """year -> (first day, last day) of each recorded SCM's readiness window."""
+    return _windows(list(SCMCycle.objects.order_by("year")))
 
 
 def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
@@ -132,7 +161,7 @@ def readiness_by_year(*, today: datetime.date, with_project_ids: bool = False) -
     counts: dict[int, int] = {}
     ids: dict[int, list[int]] = {}
     if windows:
-        counted = _projects_by_window(windows)
+        counted = projects_counting(CooperativeProject.objects.order_by(), windows)
         counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
         if with_project_ids:
             for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
@@ -166,14 +195,9 @@ def readiness_for_year(*, year: int, today: datetime.date, with_project_ids: boo
     return next((r for r in readiness_by_year(today=today, with_project_ids=with_project_ids) if r.year == year), None)
 
 
-def projects_counting_for(*, year: int, today: datetime.date):
+def projects_counting_for(*, year: int):
     """The live projects that count for ``year``'s SCM (what will be presented)."""
-    readiness = readiness_for_year(year=year, today=today)
-    if readiness is None or readiness.deadline is None:
-        return CooperativeProject.objects.none()
-    return CooperativeProject.objects.filter(
-        ready_on__gte=readiness.window_start, ready_on__lte=readiness.deadline
-    )
+    return projects_counting(CooperativeProject.objects.all()).filter(scm_year=year)
 
 
 def open_flags():

@@ -1,0 +1,33 @@
+from django import forms
+
+from .models import Organization, PointOfContact
+
+
+class OrganizationForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Organization
+        fields = ("name", "name_ko", "side", "country", "website", "notes")
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+
+class PointOfContactForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = PointOfContact
+        fields = ("full_name", "full_name_ko", "title", "organization", "side", "email", "phone", "is_lead",
+                  "active", "priority_areas")
+        widgets = {"priority_areas": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.order_by("side", "name")
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version

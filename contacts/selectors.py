@@ -1,0 +1,46 @@
+"""Reads on organisations and points of contact."""
+
+from django.db.models import Prefetch
+
+from rcf.models import PriorityArea, Side
+
+from .models import Organization, PointOfContact
+
+
+def poc_directory() -> list[dict]:
+    """Active and inactive live POCs grouped by side, then by priority area,
+    lead POCs first. A POC with several areas appears under each; one with
+    none under "No priority area". Two queries."""
+    pocs = list(
+        PointOfContact.objects.select_related("organization").prefetch_related("priority_areas")
+        .order_by("-is_lead", "-active", "full_name")
+    )
+    areas = list(PriorityArea.objects.all())
+    directory = []
+    for side, side_label in Side.choices:
+        side_pocs = [p for p in pocs if p.side == side]
+        groups = []
+        for area in areas:
+            members = [p for p in side_pocs if any(a.pk == area.pk for a in p.priority_areas.all())]
+            if members:
+                groups.append({"area": area, "pocs": members})
+        unassigned = [p for p in side_pocs if not p.priority_areas.all()]
+        if unassigned:
+            groups.append({"area": None, "pocs": unassigned})
+        directory.append({"side": side, "label": side_label, "groups": groups, "count": len(side_pocs),
+                          "leads": [p for p in side_pocs if p.is_lead]})
+    return directory
+
+
+def poc_detail(*, pk: int) -> PointOfContact:
+    return (
+        PointOfContact.objects.select_related("organization", "user")
+        .prefetch_related("priority_areas")
+        .get(pk=pk)
+    )
+
+
+def organization_list():
+    return Organization.objects.select_related("country").prefetch_related(
+        Prefetch("points_of_contact", queryset=PointOfContact.objects.order_by("-is_lead", "full_name"))
+    )

@@ -1,0 +1,82 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import PointOfContact
+from rcf.models import CountryGroup, PartnerCountry, PriorityArea
+
+from .models import CooperativeProject, LeadSide, ProjectStatus
+
+SORTS = {
+    "title": ("title", "id"),
+    "-title": ("-title", "-id"),
+    "status": ("status", "id"),
+    "priority": ("priority", "id"),
+    "-priority": ("-priority", "-id"),
+    "ready_on": ("ready_on", "id"),
+    "-ready_on": ("-ready_on", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+
+
+class ProjectFilter(django_filters.FilterSet):
+    """The staff list's filters. ``year`` is the SCM year a project counts for
+    (the readiness rule, annotated by projects.selectors.project_list)."""
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    priority_area = django_filters.ModelChoiceFilter(
+        queryset=PriorityArea.objects.all(), to_field_name="code", label=_("Priority area"),
+        method="filter_area",
+    )
+    status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, label=_("Status"))
+    lead_side = django_filters.ChoiceFilter(choices=LeadSide.choices, label=_("Lead side"))
+    country = django_filters.ModelChoiceFilter(
+        queryset=PartnerCountry.objects.all(), to_field_name="iso2", method="filter_country",
+        label=_("Partner country"),
+    )
+    country_group = django_filters.ChoiceFilter(
+        choices=CountryGroup.choices, method="filter_group", label=_("Country group")
+    )
+    year = django_filters.NumberFilter(field_name="scm_year", label=_("SCM year"))
+    lead_poc = django_filters.ModelChoiceFilter(
+        queryset=PointOfContact.objects.filter(is_lead=True), method="filter_lead_poc", label=_("Lead POC")
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=[(k, k) for k in SORTS], method="sort_by", label=_("Sort"), empty_label=None
+    )
+
+    class Meta:
+        model = CooperativeProject
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value) | Q(external_id=value))
+
+    def filter_area(self, queryset, name, value):
+        # The primary area or any other area the project touches.
+        return queryset.filter(
+            Q(priority_area=value) | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
+                priorityarea=value).values("cooperativeproject"))
+        )
+
+    def filter_country(self, queryset, name, value):
+        return queryset.filter(pk__in=CooperativeProject.partner_countries.through.objects.filter(
+            partnercountry=value).values("cooperativeproject"))
+
+    def filter_group(self, queryset, name, value):
+        return queryset.filter(pk__in=CooperativeProject.partner_countries.through.objects.filter(
+            partnercountry__group=value).values("cooperativeproject"))
+
+    def filter_lead_poc(self, queryset, name, value):
+        return queryset.filter(Q(us_lead_poc=value) | Q(rok_lead_poc=value))
+
+    def sort_by(self, queryset, name, value):
+        return queryset.order_by(*SORTS[value])
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        if not self.form.cleaned_data.get("sort"):
+            queryset = queryset.order_by("-updated_at", "-id")
+        return queryset

@@ -1,0 +1,122 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import Organization, PointOfContact
+from rcf.models import CountryGroup, PartnerCountry, PriorityArea
+
+from . import services
+from .models import CooperativeProject, Engagement, ProjectStatus
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class GroupedCountryField(forms.ModelMultipleChoiceField):
+    """Partner countries grouped (ASEAN, Pacific Islands, …) in the picker."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=PartnerCountry.objects.order_by("group", "name"), **kwargs)
+
+    @property
+    def choices(self):
+        groups = {label: [] for label in CountryGroup.labels}  # the framework's focus groups first
+        for country in self.queryset:
+            groups[country.get_group_display()].append((country.pk, country.localized_name))
+        return [(label, members) for label, members in groups.items() if members]
+
+    @choices.setter
+    def choices(self, value):  # ModelChoiceField sets it in __init__
+        pass
+
+
+class ProjectForm(forms.ModelForm):
+    """Create and edit a project. Saving goes through projects.services;
+    ``version`` carries the version the user saw, so a concurrent change is
+    refused instead of overwritten."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    partner_countries = GroupedCountryField(label=_("Partner countries"), required=False)
+    complemented_partners = forms.ModelMultipleChoiceField(
+        queryset=PartnerCountry.objects.filter(group=CountryGroup.LIKE_MINDED),
+        label=_("Like-minded partners complemented"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = CooperativeProject
+        fields = (
+            "title", "summary", "priority_area", "additional_areas", "partner_countries", "lead_side",
+            "priority", "us_lead_poc", "rok_lead_poc", "channel", "industry_partners", "complementary_efforts",
+            "complemented_partners", "resources_estimate", "resources_currency", "resources_note",
+            "target_year", "start_date", "end_date", "external_id",
+        )
+        widgets = {
+            "start_date": DateInput(),
+            "end_date": DateInput(),
+            "additional_areas": forms.CheckboxSelectMultiple,
+            "industry_partners": forms.SelectMultiple,
+            "summary": forms.Textarea(attrs={"rows": 4}),
+            "complementary_efforts": forms.Textarea(attrs={"rows": 3}),
+            "resources_note": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        pocs = PointOfContact.objects.filter(active=True).select_related("organization")
+        self.fields["us_lead_poc"].queryset = pocs.filter(side="us")
+        self.fields["rok_lead_poc"].queryset = pocs.filter(side="rok")
+        self.fields["industry_partners"].queryset = Organization.objects.filter(side="industry")
+        self.fields["priority_area"].queryset = PriorityArea.objects.all()
+        self.fields["additional_areas"].queryset = PriorityArea.objects.all()
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+        if user is not None and not user.has_perm("projects.prioritize_cooperativeproject"):
+            # Priority is the lead POCs' call; others see it, they cannot set it.
+            self.fields["priority"].disabled = True
+            self.fields["priority"].help_text = _("Set by lead POCs.")
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
+        if self.fields["priority"].disabled:
+            data.pop("priority", None)
+        return data
+
+    def apply_service_errors(self, error) -> None:
+        """Show a service's ValidationError beside the fields it names."""
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=ProjectStatus.choices, widget=forms.HiddenInput)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    ready_on = forms.DateField(label=_("Ready on"), required=False, widget=DateInput(),
+                               help_text=_("Leave empty for today; an earlier date backfills."))
+    priority = forms.IntegerField(label=_("Priority"), required=False, min_value=1, max_value=5)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class EngagementForm(forms.ModelForm):
+    class Meta:
+        model = Engagement
+        fields = ("date", "kind", "location", "participants", "summary")
+        widgets = {
+            "date": DateInput(),
+            "participants": forms.CheckboxSelectMultiple,
+            "summary": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["participants"].queryset = PointOfContact.objects.filter(active=True).order_by("side", "full_name")
+
+
+__all__ = ["EngagementForm", "ProjectForm", "TransitionForm", "services"]

@@ -1,0 +1,111 @@
+"""A project's change history in words people read: who, when, which field,
+old → new (from django-simple-history's records)."""
+
+from __future__ import annotations
+
+from django.db.models import Model
+
+from contacts.models import Organization, PointOfContact
+from rcf.models import PartnerCountry, PriorityArea
+
+from .models import CooperativeProject
+
+# Bookkeeping columns nobody needs to see in a history.
+_HIDDEN = {"version", "updated_at", "created_at", "sync_txid", "updated_by", "created_by", "id"}
+_M2M_TARGETS = {
+    "additional_areas": (PriorityArea, "priorityarea"),
+    "partner_countries": (PartnerCountry, "partnercountry"),
+    "complemented_partners": (PartnerCountry, "partnercountry"),
+    "industry_partners": (Organization, "organization"),
+}
+_FK_TARGETS = {"priority_area": PriorityArea, "us_lead_poc": PointOfContact, "rok_lead_poc": PointOfContact}
+HISTORY_LIMIT = 50
+
+
+def _label(field_name: str) -> str:
+    return str(CooperativeProject._meta.get_field(field_name).verbose_name).capitalize()
+
+
+def _names(model: type[Model], ids) -> dict:
+    manager = getattr(model, "all_objects", model.objects)  # a since-deleted POC keeps its name here
+    return {o.pk: str(o) for o in manager.filter(pk__in=ids)}
+
+
+def _display(field_name: str, value, names: dict) -> str:
+    if value in (None, ""):
+        return "—"
+    if field_name in _M2M_TARGETS:
+        _model, key = _M2M_TARGETS[field_name]
+        ids = [row[key] for row in value]
+        return ", ".join(sorted(names.get((field_name, pk), str(pk)) for pk in ids)) or "—"
+    if field_name in _FK_TARGETS:
+        return names.get((field_name, value), str(value))
+    field = CooperativeProject._meta.get_field(field_name)
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
+def _changes(new, old) -> list:
+    # Include the fields only services write (status, ready_on, deleted_at):
+    # simple-history leaves non-editable fields out by default.
+    included = [f.name for f in old.tracked_fields if f.name not in _HIDDEN] + list(_M2M_TARGETS)
+    delta = new.diff_against(old, included_fields=included)
+    return [change for change in delta.changes if change.field not in _HIDDEN]
+
+
+def _resolve_names(changes) -> dict:
+    wanted: dict[str, set] = {}
+    for change in changes:
+        if change.field in _M2M_TARGETS:
+            key = _M2M_TARGETS[change.field][1]
+            for value in (change.old or []) + (change.new or []):
+                wanted.setdefault(change.field, set()).add(value[key])
+        elif change.field in _FK_TARGETS:
+            wanted.setdefault(change.field, set()).update(v for v in (change.old, change.new) if v is not None)
+    names = {}
+    for field, ids in wanted.items():
+        model = _M2M_TARGETS[field][0] if field in _M2M_TARGETS else _FK_TARGETS[field]
+        for pk, name in _names(model, ids).items():
+            names[(field, pk)] = name
+    return names
+
+
+def _rows(changes) -> list[dict]:
+    names = _resolve_names(changes)
+    return [
+        {"field": _label(c.field), "old": _display(c.field, c.old, names), "new": _display(c.field, c.new, names)}
+        for c in changes
+    ]
+
+
+def history_entries(project: CooperativeProject) -> list[dict]:
+    """Newest first: who changed what, and when (the latest HISTORY_LIMIT changes)."""
+    records = list(project.history.select_related("history_user").order_by("-history_date", "-history_id")
+                   [: HISTORY_LIMIT + 1])
+    entries = []
+    for newer, older in zip(records, records[1:] + [None], strict=True):
+        if older is None:
+            if len(records) <= HISTORY_LIMIT:
+                entries.append({"when": newer.history_date, "who": newer.history_user, "created": True,
+                                "changes": [], "reason": newer.history_change_reason})
+            continue
+        rows = _rows(_changes(newer, older))
+        if rows:
+            entries.append({"when": newer.history_date, "who": newer.history_user, "created": False,
+                            "changes": rows, "reason": newer.history_change_reason})
+    return entries
+
+
+def changes_since(project: CooperativeProject, version: int) -> dict:
+    """What changed since ``version`` (the version a user's form was opened
+    at), and who changed it: shown when their save is refused."""
+    seen = project.history.filter(version=version).order_by("-history_date").first()
+    latest = project.history.select_related("history_user").order_by("-history_date", "-history_id").first()
+    if seen is None or latest is None or seen.pk == latest.pk:
+        return {"rows": [], "who": [], "when": None}
+    who = {
+        str(r.history_user) for r in project.history.filter(version__gt=version).select_related("history_user")
+        if r.history_user
+    }
+    return {"rows": _rows(_changes(latest, seen)), "who": sorted(who), "when": latest.history_date}

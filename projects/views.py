@@ -1,0 +1,203 @@
+"""Staff pages for cooperative projects. Thin: every write calls
+projects.services; every read comes from projects.selectors."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from rcf.services import VersionConflict
+from rcf.views import StaffView
+
+from . import selectors, services
+from .filters import ProjectFilter
+from .forms import EngagementForm, ProjectForm, TransitionForm
+from .history import changes_since, history_entries
+from .models import CooperativeProject, ProjectStatus
+
+
+def _get_project(request, pk, *, include_deleted=False):
+    try:
+        return selectors.project_detail(pk=pk, include_deleted=include_deleted)
+    except CooperativeProject.DoesNotExist:
+        raise Http404(_("No such project.")) from None
+
+
+class ProjectListView(StaffView):
+    permission_required = "projects.view_cooperativeproject"
+    paginate_by = 25
+
+    def get(self, request):
+        filterset = ProjectFilter(request.GET or None, queryset=selectors.project_list())
+        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset.order_by(
+            "-updated_at", "-id")
+        page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {"filter": filterset, "page": page, "projects": page.object_list,
+                   "count": page.paginator.count, "query": query.urlencode()}
+        template = "projects/_results.html" if request.htmx and request.htmx.target == "results" else \
+            "projects/project_list.html"
+        return render(request, template, context)
+
+
+class ProjectDetailView(StaffView):
+    permission_required = "projects.view_cooperativeproject"
+
+    def get(self, request, pk):
+        project = _get_project(request, pk, include_deleted=request.user.has_perm(
+            "projects.restore_cooperativeproject"))
+        return render(request, "projects/project_detail.html", self.context(request, project))
+
+    @staticmethod
+    def context(request, project, **extra):
+        steps = [
+            (status, ProjectStatus(status).label)
+            for status in services.allowed_transitions(project=project)
+            if services.can_take_step(user=request.user, from_status=project.status, to_status=status)
+        ] if not project.is_deleted else []
+        return {
+            "project": project,
+            "steps": steps,
+            "history": history_entries(project),
+            "engagement_form": extra.pop("engagement_form", None) or EngagementForm(),
+            "transition_form": extra.pop("transition_form", None),
+            "can_edit": request.user.has_perm("projects.change_cooperativeproject") and not project.is_deleted,
+            "can_delete": request.user.has_perm("projects.delete_cooperativeproject") and not project.is_deleted,
+            "can_restore": request.user.has_perm("projects.restore_cooperativeproject") and project.is_deleted,
+            "can_log": request.user.has_perm("projects.add_engagement") and not project.is_deleted,
+            **extra,
+        }
+
+
+class ProjectCreateView(StaffView):
+    permission_required = "projects.add_cooperativeproject"
+
+    def get(self, request):
+        return render(request, "projects/project_form.html", {"form": ProjectForm(user=request.user)})
+
+    def post(self, request):
+        form = ProjectForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                project = services.project_create(by=request.user, **form.service_data())
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(request, _("Project “%(title)s” created.") % {"title": project.title})
+                return redirect("projects:detail", pk=project.pk)
+        return render(request, "projects/project_form.html", {"form": form}, status=400)
+
+
+class ProjectUpdateView(StaffView):
+    permission_required = "projects.change_cooperativeproject"
+
+    def get(self, request, pk):
+        project = _get_project(request, pk)
+        return render(request, "projects/project_form.html",
+                      {"form": ProjectForm(instance=project, user=request.user), "project": project})
+
+    def post(self, request, pk):
+        project = _get_project(request, pk)
+        form = ProjectForm(request.POST, instance=project, user=request.user)
+        conflict = None
+        if form.is_valid():
+            expected = form.cleaned_data.get("version") or project.version
+            try:
+                services.project_update(project=CooperativeProject.objects.get(pk=pk), by=request.user,
+                                        expected_version=expected, **form.service_data())
+            except VersionConflict as exc:
+                conflict = {"current": exc.current, "changes": changes_since(exc.current, expected)}
+                form.add_error(None, _("Someone else changed this project after you opened it. Nothing was "
+                                       "saved. Review their changes below, then save again to apply yours."))
+                # The next save applies on top of what is there now.
+                data = request.POST.copy()
+                data["version"] = exc.current.version
+                form.data = data
+            except ValidationError as error:
+                form.apply_service_errors(error)
+            else:
+                messages.success(request, _("Project saved."))
+                return redirect("projects:detail", pk=pk)
+        return render(request, "projects/project_form.html",
+                      {"form": form, "project": project, "conflict": conflict}, status=409 if conflict else 400)
+
+
+class ProjectTransitionView(StaffView):
+    permission_required = "projects.change_cooperativeproject"
+
+    def post(self, request, pk):
+        project = _get_project(request, pk)
+        form = TransitionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("The step was refused: %(errors)s") % {
+                "errors": "; ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
+                                    for f, e in form.errors.items())})
+            return redirect("projects:detail", pk=pk)
+        data = form.cleaned_data
+        try:
+            services.project_transition(
+                project=CooperativeProject.objects.get(pk=pk), to=data["to"], by=request.user, note=data["note"],
+                ready_on=data["ready_on"], priority=data["priority"], expected_version=data["version"] or None)
+        except VersionConflict:
+            messages.error(request, _("The project changed while you were looking at it; nothing was done. "
+                                      "Check its current state and try again."))
+        except ValidationError as error:
+            reasons = [f"{' '.join(m)}" for m in error.message_dict.values()] if hasattr(error, "error_dict") \
+                else error.messages
+            messages.error(request, _("The step to “%(to)s” was refused: %(reasons)s") % {
+                "to": ProjectStatus(data["to"]).label, "reasons": " ".join(reasons)})
+        else:
+            messages.success(request, _("The project is now “%(status)s”.") % {
+                "status": ProjectStatus(data["to"]).label})
+        return redirect("projects:detail", pk=project.pk)
+
+
+class ProjectDeleteView(StaffView):
+    permission_required = "projects.delete_cooperativeproject"
+
+    def get(self, request, pk):
+        return render(request, "projects/project_confirm_delete.html", {"project": _get_project(request, pk)})
+
+    def post(self, request, pk):
+        project = _get_project(request, pk)
+        services.project_soft_delete(project=project, by=request.user)
+        messages.success(request, _("Project “%(title)s” deleted. An administrator can restore it.") % {
+            "title": project.title})
+        return redirect("projects:list")
+
+
+class ProjectRestoreView(StaffView):
+    permission_required = "projects.restore_cooperativeproject"
+
+    def post(self, request, pk):
+        project = get_object_or_404(CooperativeProject.all_objects, pk=pk)
+        try:
+            services.project_restore(project=project, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Project restored."))
+        return redirect("projects:detail", pk=pk)
+
+
+class EngagementCreateView(StaffView):
+    permission_required = "projects.add_engagement"
+
+    def post(self, request, pk):
+        project = _get_project(request, pk)
+        form = EngagementForm(request.POST)
+        if form.is_valid():
+            try:
+                services.engagement_create(by=request.user, project=project, **form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Engagement logged."))
+                return redirect(reverse("projects:detail", args=[pk]) + "#engagements")
+        project = _get_project(request, pk)
+        return render(request, "projects/project_detail.html",
+                      ProjectDetailView.context(request, project, engagement_form=form), status=400)
