@@ -4,6 +4,7 @@ old → new (from django-simple-history's records)."""
 from __future__ import annotations
 
 from django.db.models import Model
+from simple_history.models import ModelChange
 
 from contacts.models import Organization, PointOfContact
 from rcf.models import PartnerCountry, PriorityArea
@@ -46,12 +47,19 @@ def _display(field_name: str, value, names: dict) -> str:
     return str(value)
 
 
+# Written only by services, so not editable: simple-history's diff (built on
+# model_to_dict) cannot see them, and they matter most in a history.
+_SERVICE_FIELDS = ("status", "ready_on", "deleted_at")
+
+
 def _changes(new, old) -> list:
-    # Include the fields only services write (status, ready_on, deleted_at):
-    # simple-history leaves non-editable fields out by default.
-    included = [f.name for f in old.tracked_fields if f.name not in _HIDDEN] + list(_M2M_TARGETS)
-    delta = new.diff_against(old, included_fields=included)
-    return [change for change in delta.changes if change.field not in _HIDDEN]
+    delta = new.diff_against(old, excluded_fields=list(_HIDDEN))
+    changes = [change for change in delta.changes if change.field not in _HIDDEN]
+    for name in _SERVICE_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            changes.insert(0, ModelChange(name, before, after))
+    return changes
 
 
 def _resolve_names(changes) -> dict:
