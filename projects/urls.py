@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -7,6 +7,7 @@ app_name = "projects"
 urlpatterns = [
     path("", views.ProjectListView.as_view(), name="list"),
     path("new/", views.ProjectCreateView.as_view(), name="create"),
+    re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.ProjectExportView.as_view(), name="export"),
     path("<int:pk>/", views.ProjectDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ProjectUpdateView.as_view(), name="edit"),
     path("<int:pk>/transition/", views.ProjectTransitionView.as_view(), name="transition"),

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from rcf.selectors import framework_today
 from rcf.services import VersionConflict
 from rcf.views import StaffView
 
@@ -25,14 +26,19 @@ def _get_project(request, pk, *, include_deleted=False):
         raise Http404(_("No such project.")) from None
 
 
+def _filtered_projects(request):
+    filterset = ProjectFilter(request.GET or None, queryset=selectors.project_list())
+    if filterset.is_bound and filterset.is_valid():
+        return filterset, filterset.qs
+    return filterset, filterset.queryset.order_by("-updated_at", "-id")
+
+
 class ProjectListView(StaffView):
     permission_required = "projects.view_cooperativeproject"
     paginate_by = 25
 
     def get(self, request):
-        filterset = ProjectFilter(request.GET or None, queryset=selectors.project_list())
-        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset.order_by(
-            "-updated_at", "-id")
+        filterset, queryset = _filtered_projects(request)
         page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
@@ -201,3 +207,22 @@ class EngagementCreateView(StaffView):
         project = _get_project(request, pk)
         return render(request, "projects/project_detail.html",
                       ProjectDetailView.context(request, project, engagement_form=form), status=400)
+
+
+class ProjectExportView(StaffView):
+    """The list with its current filters, as CSV or XLSX."""
+
+    permission_required = "projects.view_cooperativeproject"
+
+    def get(self, request, fmt):
+        from rcf.exports import csv_response, xlsx_response
+
+        from .exports import project_columns, project_rows
+
+        _filterset, queryset = _filtered_projects(request)
+        rows = project_rows(queryset)
+        stamp = framework_today().isoformat()
+        if fmt == "csv":
+            return csv_response(filename=f"rcf-projects-{stamp}.csv", header=project_columns(), rows=rows)
+        return xlsx_response(filename=f"rcf-projects-{stamp}.xlsx",
+                             sheets=[(_("Projects"), project_columns(), rows)])

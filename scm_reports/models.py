@@ -1,6 +1,7 @@
 """SCM cycles: the annual Security Consultative Meeting each readiness year
 is measured against. The date is stored per year, never assumed."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
@@ -137,3 +138,26 @@ class ReadinessNotice(models.Model):
 
     def __str__(self):
         return f"{self.flag} → {self.email}"
+
+
+def _new_calendar_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class CalendarToken(models.Model):
+    """A user's secret for subscribing to the SCM calendar feed. Calendar
+    applications cannot sign in, so the URL itself is the credential; the
+    user can rotate it, which makes the old URL answer 404."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token")
+    token = models.CharField(max_length=64, unique=True, default=_new_calendar_token)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar token")
+
+    def __str__(self):
+        return f"{self.user} calendar"

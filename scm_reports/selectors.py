@@ -147,15 +147,19 @@ def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
     return ReadinessState.PENDING
 
 
-def readiness_by_year(*, today: datetime.date, with_project_ids: bool = False) -> list[YearReadiness]:
+def readiness_by_year(
+    *, today: datetime.date, with_project_ids: bool = False, cycles: list[SCMCycle] | None = None
+) -> list[YearReadiness]:
     """The state of the framework's goal for every year from ``RCF_FIRST_YEAR``
     to the later of ``today``'s year and the last recorded SCM.
 
     ``today`` is the calendar date in ``RCF_TIME_ZONE`` (see
     ``rcf.selectors.framework_today``); it is never read from the clock here.
-    Two queries (cycles, counts), three with ``with_project_ids``.
+    Two queries (cycles, counts), three with ``with_project_ids``; one less
+    when the caller passes the live ``cycles`` it has already read.
     """
-    cycles = list(SCMCycle.objects.order_by("year"))
+    if cycles is None:
+        cycles = list(SCMCycle.objects.order_by("year"))
     by_year = {c.year: c for c in cycles}
     windows = _windows(cycles)
     counts: dict[int, int] = {}

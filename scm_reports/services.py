@@ -344,3 +344,29 @@ def scm_cycle_delete(*, cycle, by=None, expected_version=None):
     from rcf.services import soft_delete
 
     return soft_delete(instance=cycle, by=by, expected_version=expected_version)
+
+
+# --- Calendar subscription tokens ----------------------------------------------------
+
+
+def calendar_token_for(*, user):
+    from .models import CalendarToken
+
+    token, _created = CalendarToken.objects.get_or_create(user=user)
+    return token
+
+
+def calendar_token_rotate(*, user):
+    from .models import CalendarToken, _new_calendar_token
+
+    token, _created = CalendarToken.objects.get_or_create(user=user)
+    token.token = _new_calendar_token()
+    token.save()
+    return token
+
+
+def calendar_user(*, token: str):
+    from .models import CalendarToken
+
+    found = CalendarToken.objects.select_related("user").filter(token=token).first()
+    return found.user if found else None

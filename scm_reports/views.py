@@ -2,6 +2,9 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.decorators import method_decorator
+from django.views import View
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,9 +14,15 @@ from rcf.selectors import framework_today
 from rcf.services import VersionConflict
 from rcf.views import StaffView
 
-from . import selectors, services
+from projects.models import LeadSide
+from rcf.models import PriorityArea
+
+from . import charts, selectors, services
+from .dashboard import DashboardFilters, filtered_projects, pipeline
+from .dashboard import dashboard as dashboard_data
 from .forms import SCMCycleForm
 from .models import SCMCycle
+from .selectors import scm_windows
 
 
 class CycleListView(StaffView):
@@ -67,8 +76,156 @@ class CycleFormView(StaffView):
         return render(request, "scm_reports/cycle_form.html", {"form": form, "cycle": cycle}, status=400)
 
 
+def _dashboard_filters(request, areas) -> tuple[DashboardFilters, dict]:
+    """Read the dashboard's filters from the query string; anything unknown is
+    dropped with a message rather than failing the page."""
+    errors = {}
+    side = request.GET.get("side") or None
+    if side and side not in LeadSide.values:
+        errors["side"] = side
+        side = None
+    area_code = request.GET.get("area") or None
+    area = next((a for a in areas if a.code == area_code), None)
+    if area_code and area is None:
+        errors["area"] = area_code
+    year = request.GET.get("year") or None
+    if year is not None:
+        try:
+            year = int(year)
+        except ValueError:
+            errors["year"] = year
+            year = None
+    return DashboardFilters(side=side, area=area, year=year), errors
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")  # read-only: no transaction needed
 class DashboardView(StaffView):
     permission_required = "projects.view_cooperativeproject"
 
     def get(self, request):
-        return render(request, "scm_reports/dashboard.html", {})
+        areas = list(PriorityArea.objects.all())
+        filters, errors = _dashboard_filters(request, areas)
+        for name, value in errors.items():
+            messages.warning(request, _("Ignored the unknown %(filter)s filter “%(value)s”.") % {
+                "filter": name, "value": value})
+        board = dashboard_data(today=framework_today(), filters=filters, areas=areas)
+        context = {
+            "board": board,
+            "bars": charts.stacked_bars(board.matrix, label_width=0),
+            "timeline": charts.readiness_cells(board.readiness),
+            "sides": LeadSide.choices,
+            "can_prioritize": request.user.has_perm("projects.prioritize_cooperativeproject"),
+            "query": request.GET.urlencode(),
+        }
+        return render(request, "scm_reports/dashboard.html", context)
+
+
+class PipelinePriorityView(StaffView):
+    """A lead POC changes a project's priority in place (htmx); the pipeline
+    comes back re-ranked."""
+
+    permission_required = "projects.prioritize_cooperativeproject"
+
+    def post(self, request, pk):
+        from projects.models import CooperativeProject
+        from projects.services import project_update
+
+        try:
+            project = CooperativeProject.objects.get(pk=pk)
+        except CooperativeProject.DoesNotExist:
+            raise Http404 from None
+        error = None
+        try:
+            priority = int(request.POST.get("priority", ""))
+            if not 1 <= priority <= 5:
+                raise ValueError
+            project_update(project=project, by=request.user, priority=priority,
+                           expected_version=int(request.POST.get("version") or project.version))
+        except ValueError:
+            error = _("Priority must be a whole number from 1 (highest) to 5.")
+        except VersionConflict:
+            error = _("“%(title)s” changed meanwhile; the list below shows it as it is now.") % {
+                "title": project.title}
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        areas = list(PriorityArea.objects.all())
+        filters, _errors = _dashboard_filters(request, areas)
+        today = framework_today()
+        board_pipeline = pipeline(filtered_projects(filters, scm_windows()), today)
+        status = 200 if error is None else 400
+        return render(request, "scm_reports/_pipeline.html", {
+            "pipeline": board_pipeline, "can_prioritize": True, "pipeline_error": error,
+            "query": request.POST.get("query", "")}, status=status)
+
+
+class ReportView(StaffView):
+    """The SCM report: a print-ready page, a PDF and an XLSX of the same data."""
+
+    permission_required = "projects.view_cooperativeproject"
+
+    def get(self, request, year, fmt="html"):
+        year = int(year)
+        from .dashboard import scm_report
+
+        report = scm_report(year=year, today=framework_today())
+        if report is None:
+            raise Http404(_("There is no readiness year %(year)s.") % {"year": year})
+        if fmt == "xlsx":
+            from .exports import report_xlsx
+
+            return report_xlsx(report)
+        if fmt == "pdf":
+            return self.pdf(request, report)
+        return render(request, "scm_reports/report.html", {"report": report})
+
+    def pdf(self, request, report):
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        try:
+            from weasyprint import HTML
+        except OSError as exc:  # WeasyPrint needs Pango from the operating system
+            return HttpResponse(
+                _("The PDF cannot be made on this server: %(reason)s. Install Pango "
+                  "(apt-get install libpango-1.0-0 libpangoft2-1.0-0) or use the print view.") % {"reason": exc},
+                status=503, content_type="text/plain; charset=utf-8")
+        html = render_to_string("scm_reports/report.html", {"report": report, "for_pdf": True}, request=request)
+        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="rcf-scm-report-{report["year"]}.pdf"'
+        return response
+
+
+class CalendarView(StaffView):
+    """Where a user finds (and rotates) their calendar subscription URL."""
+
+    permission_required = "scm_reports.view_scmcycle"
+
+    def get(self, request):
+        token = services.calendar_token_for(user=request.user)
+        url = request.build_absolute_uri(reverse("scm_reports:calendar_feed", args=[token.token]))
+        return render(request, "scm_reports/calendar.html", {"feed_url": url, "token": token})
+
+    def post(self, request):
+        services.calendar_token_rotate(user=request.user)
+        messages.success(request, _("A new calendar address was made; the old one no longer works."))
+        return redirect("scm_reports:calendar")
+
+
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class CalendarFeedView(View):
+    """The .ics feed. No session (calendar applications cannot sign in): the
+    secret token in the URL is the credential; an unknown one is a 404."""
+
+    def get(self, request, token):
+        from django.http import HttpResponse
+
+        from .calendar import scm_calendar
+
+        user = services.calendar_user(token=token)
+        if user is None or not user.is_active or not user.has_perm("scm_reports.view_scmcycle"):
+            raise Http404
+        response = HttpResponse(scm_calendar(today=framework_today()), content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = 'inline; filename="rcf-scm.ics"'
+        response["Cache-Control"] = "private, max-age=900"
+        return response

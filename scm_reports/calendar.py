@@ -1,0 +1,48 @@
+"""The iCalendar feed of SCM meetings, readiness deadlines and the start of
+each at-risk window (dates from the readiness rule)."""
+
+import datetime
+
+from django.conf import settings
+from icalendar import Calendar, Event
+
+from .selectors import readiness_by_year
+
+
+def _all_day(event: Event, day: datetime.date) -> None:
+    event.add("dtstart", day)
+    event.add("dtend", day + datetime.timedelta(days=1))
+
+
+def scm_calendar(*, today: datetime.date) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//RCF Tracker//SCM readiness//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", "RCF Tracker: SCM readiness")
+    stamp = datetime.datetime.now(datetime.UTC)
+    site = settings.SITE_URL.rstrip("/")
+    for row in readiness_by_year(today=today):
+        if row.cycle is None:
+            continue
+        cycle = row.cycle
+        scm = f"{cycle.number}th SCM"
+        entries = [
+            ("meeting", cycle.meeting_date, f"{scm} ({cycle.location or 'place to be confirmed'})",
+             "The annual Security Consultative Meeting."),
+            ("deadline", row.deadline, f"RCF readiness deadline for the {scm}",
+             "Last day a project can become ready to count for this SCM."),
+            ("at-risk", row.deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS),
+             f"RCF: {scm} readiness at risk from today if nothing is ready",
+             f"{settings.RCF_AT_RISK_DAYS} days before the readiness deadline."),
+        ]
+        for kind, day, summary, description in entries:
+            event = Event()
+            event.add("uid", f"scm-{cycle.number}-{kind}@rcf-tracker")
+            event.add("dtstamp", stamp)
+            event.add("summary", summary)
+            event.add("description", f"{description} Readiness now: {row.state_label}. {site}/scm/{row.year}/report/")
+            if kind == "meeting" and cycle.location:
+                event.add("location", cycle.location)
+            _all_day(event, day)
+            calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,0 +1,215 @@
+"""Reads for the POC priority dashboard and the SCM reports.
+
+Every figure here comes from the readiness rule in ``selectors`` (one rule,
+one place); this module only aggregates projects around it. The dashboard
+reads everything in a fixed number of queries, whatever the data size.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+
+from projects.models import CooperativeProject, ProjectStatus, ProjectTransition
+from rcf.models import FOCUS_GROUPS, CountryGroup, PartnerCountry, PriorityArea
+
+from .models import ReadinessFlag, SCMCycle
+from .selectors import (
+    YearReadiness,
+    _windows,
+    annotate_scm_year,
+    projects_counting,
+    readiness_by_year,
+)
+
+S = ProjectStatus
+# Work still going on: the coverage of partner countries counts these.
+ACTIVE_STATUSES = (S.CONCEPT, S.UNDER_REVIEW, S.PRIORITIZED, S.READY, S.PRESENTED, S.IN_IMPLEMENTATION)
+PIPELINE_STATUSES = (S.UNDER_REVIEW, S.PRIORITIZED)
+PIPELINE_LIMIT = 25
+PRESENTED_STATUSES = (S.PRESENTED, S.IN_IMPLEMENTATION, S.COMPLETED)
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    side: str | None = None  # the project's lead side: us, rok or joint
+    area: PriorityArea | None = None  # primary or additional area
+    year: int | None = None  # target SCM year, or the SCM year the project counts for
+
+    @property
+    def active(self) -> bool:
+        return bool(self.side or self.area or self.year)
+
+
+def filtered_projects(filters: DashboardFilters, windows) -> QuerySet:
+    queryset = CooperativeProject.objects.all()
+    if filters.side:
+        queryset = queryset.filter(lead_side=filters.side)
+    if filters.area:
+        queryset = queryset.filter(
+            Q(priority_area=filters.area)
+            | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
+                priorityarea=filters.area).values("cooperativeproject"))
+        )
+    if filters.year:
+        queryset = annotate_scm_year(queryset, windows).filter(Q(target_year=filters.year) | Q(scm_year=filters.year))
+    return queryset
+
+
+def next_scm(readiness: list[YearReadiness], today: datetime.date) -> YearReadiness | None:
+    """The SCM the staff are working towards: the first recorded meeting on or
+    after today, or this year's entry when no meeting is recorded for it."""
+    for row in readiness:
+        if row.meeting_date and row.meeting_date >= today:
+            return row
+    return next((r for r in readiness if r.year == today.year), readiness[-1] if readiness else None)
+
+
+def area_status_matrix(projects: QuerySet, areas: list[PriorityArea]) -> dict:
+    counts = {
+        (row["priority_area"], row["status"]): row["n"]
+        for row in projects.order_by().values("priority_area", "status").annotate(n=Count("pk"))
+    }
+    statuses = list(S)
+    rows = []
+    for area in areas:
+        cells = [{"status": s, "count": counts.get((area.pk, s.value), 0)} for s in statuses]
+        rows.append({"area": area, "cells": cells, "total": sum(c["count"] for c in cells)})
+    totals = [{"status": s, "count": sum(r["cells"][i]["count"] for r in rows)} for i, s in enumerate(statuses)]
+    return {"statuses": statuses, "rows": rows, "totals": totals, "total": sum(t["count"] for t in totals)}
+
+
+def pipeline(projects: QuerySet, today: datetime.date, limit: int = PIPELINE_LIMIT) -> dict:
+    """Projects under review or prioritised, highest priority first, with the
+    days they have spent in their current stage."""
+    entered = ProjectTransition.objects.filter(project=OuterRef("pk"), to_status=OuterRef("status")).order_by(
+        "-at").values("at")[:1]
+    queryset = (
+        projects.filter(status__in=PIPELINE_STATUSES)
+        .select_related("priority_area", "us_lead_poc", "rok_lead_poc")
+        .prefetch_related("partner_countries")
+        .annotate(stage_since=Subquery(entered))
+        # "prioritized" sorts before "under_review": prioritised work first,
+        # then priority 1 first, unset last.
+        .order_by("status", F("priority").asc(nulls_last=True), "-updated_at", "pk")
+    )
+    rows = list(queryset[:limit])
+    for project in rows:
+        since = project.stage_since or project.created_at
+        project.days_in_stage = (today - since.date()).days
+    return {"projects": rows, "limit": limit}
+
+
+def partner_coverage(projects: QuerySet, today: datetime.date) -> list[dict]:
+    """Every ASEAN and Pacific Island country (members as of ``today``) with
+    its number of active projects; the ones with none come first."""
+    active = projects.filter(status__in=ACTIVE_STATUSES)
+    countries = PartnerCountry.objects.filter(group__in=FOCUS_GROUPS).annotate(
+        active_projects=Count("projects", filter=Q(projects__in=active.values("pk")), distinct=True)
+    ).order_by("group", "name")
+    groups = {g: [] for g in FOCUS_GROUPS}
+    for country in countries:
+        if country.is_member_on(today):
+            groups[country.group].append(country)
+    return [
+        {
+            "group": group,
+            "label": CountryGroup(group).label,
+            "countries": sorted(members, key=lambda c: (c.active_projects > 0, c.name)),
+            "uncovered": sum(1 for c in members if not c.active_projects),
+        }
+        for group, members in groups.items()
+    ]
+
+
+@dataclass
+class Dashboard:
+    today: datetime.date
+    filters: DashboardFilters
+    readiness: list[YearReadiness]
+    next_scm: YearReadiness | None
+    open_flags: list[ReadinessFlag]
+    areas: list[PriorityArea]
+    matrix: dict
+    pipeline: dict
+    coverage: list[dict]
+    years: list[int] = field(default_factory=list)
+
+    @property
+    def next_scm_flags(self):
+        if self.next_scm is None:
+            return []
+        return [f for f in self.open_flags if f.year == self.next_scm.year]
+
+
+def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, areas=None) -> Dashboard:
+    """Everything the dashboard shows, in 8 queries (9 with a year filter's
+    nothing extra: the SCM windows come from the cycles read once)."""
+    filters = filters or DashboardFilters()
+    cycles = list(SCMCycle.objects.order_by("year"))
+    windows = _windows(cycles)
+    readiness = readiness_by_year(today=today, cycles=cycles)
+    areas = list(areas if areas is not None else PriorityArea.objects.all())
+    projects = filtered_projects(filters, windows)
+    return Dashboard(
+        today=today,
+        filters=filters,
+        readiness=readiness,
+        next_scm=next_scm(readiness, today),
+        open_flags=list(ReadinessFlag.objects.filter(resolved_at__isnull=True).select_related("scm_cycle")
+                        .order_by("year", "kind")),
+        areas=areas,
+        matrix=area_status_matrix(projects, areas),
+        pipeline=pipeline(projects, today),
+        coverage=partner_coverage(projects, today),
+        years=[r.year for r in readiness],
+    )
+
+
+# --- The SCM report ------------------------------------------------------------------
+
+
+def scm_report(*, year: int, today: datetime.date) -> dict | None:
+    """What the lead POCs take into the SCM of ``year``: the projects that
+    count for it by priority area, what became of those presented at earlier
+    SCMs, the year's flags, and the coverage of the areas and partner groups."""
+    cycles = list(SCMCycle.objects.order_by("year"))
+    readiness = {r.year: r for r in readiness_by_year(today=today, cycles=cycles)}
+    row = readiness.get(year)
+    if row is None:
+        return None
+    windows = _windows(cycles)
+    base = projects_counting(CooperativeProject.objects.all(), windows).select_related(
+        "priority_area", "us_lead_poc__organization", "rok_lead_poc__organization"
+    ).prefetch_related("partner_countries", "additional_areas")
+    counting = list(base.filter(scm_year=year).order_by("priority_area__sort_order", "priority", "title"))
+    earlier = list(base.filter(scm_year__lt=year).order_by("-scm_year", "priority_area__sort_order", "title"))
+    areas = list(PriorityArea.objects.all())
+    by_area = [{"area": a, "projects": [p for p in counting if p.priority_area_id == a.pk]} for a in areas]
+    touched = {p.priority_area_id for p in counting} | {a.pk for p in counting for a in p.additional_areas.all()}
+    countries = PartnerCountry.objects.filter(group__in=FOCUS_GROUPS).order_by("name")
+    reference_day = row.meeting_date or today
+    covered_countries = {c.pk for p in counting for c in p.partner_countries.all()}
+    groups = []
+    for group in FOCUS_GROUPS:
+        members = [c for c in countries if c.group == group and c.is_member_on(reference_day)]
+        groups.append({
+            "label": CountryGroup(group).label,
+            "covered": [c for c in members if c.pk in covered_countries],
+            "uncovered": [c for c in members if c.pk not in covered_countries],
+            "members": len(members),
+        })
+    return {
+        "year": year,
+        "readiness": row,
+        "cycle": row.cycle,
+        "by_area": by_area,
+        "counting": counting,
+        "earlier": earlier,
+        "flags": list(ReadinessFlag.objects.filter(year=year).order_by("raised_at")),
+        "area_coverage": [{"area": a, "covered": a.pk in touched} for a in areas],
+        "group_coverage": groups,
+        "today": today,
+    }

@@ -1,0 +1,36 @@
+"""The SCM report as an XLSX workbook (the same rows as the page)."""
+
+from django.utils.translation import gettext as _
+
+from rcf.exports import xlsx_response
+
+
+def _pocs(project) -> tuple[str, str]:
+    return (project.us_lead_poc.full_name if project.us_lead_poc else "",
+            project.rok_lead_poc.full_name if project.rok_lead_poc else "")
+
+
+def report_xlsx(report: dict):
+    counting = [
+        [str(p.priority_area), p.title, p.summary, ", ".join(str(c) for c in p.partner_countries.all()),
+         *_pocs(p), p.ready_on, str(p.get_status_display())]
+        for p in report["counting"]
+    ]
+    earlier = [[p.scm_year, p.title, str(p.priority_area), str(p.get_status_display()), p.ready_on]
+               for p in report["earlier"]]
+    flags = [[f.year, str(f.get_kind_display()), f.raised_at.replace(tzinfo=None),
+              f.resolved_at.replace(tzinfo=None) if f.resolved_at else None, f.detail] for f in report["flags"]]
+    coverage = [[str(_("Priority area")), str(row["area"]), _("yes") if row["covered"] else _("no")]
+                for row in report["area_coverage"]]
+    coverage += [[str(g["label"]), ", ".join(str(c) for c in g["covered"]) or "—",
+                  f"{len(g['covered'])}/{g['members']}"] for g in report["group_coverage"]]
+    return xlsx_response(
+        filename=f"rcf-scm-report-{report['year']}.xlsx",
+        sheets=[
+            (_("Projects"), [_("Priority area"), _("Title"), _("Summary"), _("Partner countries"), _("U.S. lead POC"),
+                             _("ROK lead POC"), _("Ready on"), _("Status")], counting),
+            (_("Earlier SCMs"), [_("SCM year"), _("Title"), _("Priority area"), _("Status"), _("Ready on")], earlier),
+            (_("Flags"), [_("Year"), _("Kind"), _("Raised at"), _("Resolved at"), _("Detail")], flags),
+            (_("Coverage"), [_("What"), _("Covered"), _("Share")], coverage),
+        ],
+    )
