@@ -1,5 +1,5 @@
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PointOfContact
@@ -11,13 +11,23 @@ SORTS = {
     "title": ("title", "id"),
     "-title": ("-title", "-id"),
     "status": ("status", "id"),
-    "priority": ("priority", "id"),
-    "-priority": ("-priority", "-id"),
-    "ready_on": ("ready_on", "id"),
-    "-ready_on": ("-ready_on", "-id"),
+    "priority": (F("priority").asc(nulls_last=True), "id"),
+    "-priority": (F("priority").desc(nulls_last=True), "-id"),
+    "ready_on": (F("ready_on").asc(nulls_last=True), "id"),
+    "-ready_on": (F("ready_on").desc(nulls_last=True), "-id"),
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
 }
+SORT_LABELS = [
+    ("title", _("Title A–Z")),
+    ("-title", _("Title Z–A")),
+    ("status", _("Status")),
+    ("priority", _("Priority, highest first")),
+    ("-priority", _("Priority, lowest first")),
+    ("-ready_on", _("Ready, newest first")),
+    ("ready_on", _("Ready, oldest first")),
+    ("updated", _("Least recently changed")),
+]
 
 
 class ProjectFilter(django_filters.FilterSet):
@@ -43,7 +53,7 @@ class ProjectFilter(django_filters.FilterSet):
         queryset=PointOfContact.objects.filter(is_lead=True), method="filter_lead_poc", label=_("Lead POC")
     )
     sort = django_filters.ChoiceFilter(
-        choices=[(k, k) for k in SORTS], method="sort_by", label=_("Sort"), empty_label=None
+        choices=SORT_LABELS, method="sort_by", label=_("Sort"), empty_label=_("Most recently changed")
     )
 
     class Meta:

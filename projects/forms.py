@@ -1,4 +1,5 @@
 from django import forms
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, PointOfContact
@@ -15,24 +16,25 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class GroupedCountryField(forms.ModelMultipleChoiceField):
-    """Partner countries grouped (ASEAN, Pacific Islands, …) in the picker."""
+class GroupedCountryIterator(ModelChoiceIterator):
+    """Countries under their group (ASEAN, Pacific Islands, …), read when the
+    form renders, not when the module is imported."""
 
+    def __iter__(self):
+        groups = {label: [] for label in CountryGroup.labels}  # the framework's focus groups first
+        for country in self.queryset:
+            groups[country.get_group_display()].append(self.choice(country))
+        for label, members in groups.items():
+            if members:
+                yield (label, members)
+
+
+class GroupedCountryField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
+    iterator = GroupedCountryIterator
 
     def __init__(self, **kwargs):
         super().__init__(queryset=PartnerCountry.objects.order_by("group", "name"), **kwargs)
-
-    @property
-    def choices(self):
-        groups = {label: [] for label in CountryGroup.labels}  # the framework's focus groups first
-        for country in self.queryset:
-            groups[country.get_group_display()].append((country.pk, country.localized_name))
-        return [(label, members) for label, members in groups.items() if members]
-
-    @choices.setter
-    def choices(self, value):  # ModelChoiceField sets it in __init__
-        pass
 
 
 class ProjectForm(forms.ModelForm):
