@@ -1,4 +1,5 @@
 import contextlib
+import importlib
 import os
 
 import pytest
@@ -12,6 +13,23 @@ from .factories import PointOfContactFactory, UserFactory, area, country
 # pytest-django's live_server and Playwright's sync API share a thread with an
 # event loop; Django refuses DB access there unless told it is safe (RECIPES).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_for_transactional_tests(request):
+    """Transactional tests (live server, real worker, concurrency) empty the
+    database after each test. Django's flush re-runs post_migrate (content
+    types, permissions, our roles); the data migrations' reference data (the
+    six areas, the countries, the SCM cycles) is loaded again here, by the
+    migrations' own idempotent seed functions."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or not marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps as global_apps
+
+    for module in ("rcf.migrations.0002_seed_reference_data", "scm_reports.migrations.0002_seed_scm_cycles"):
+        importlib.import_module(module).seed(global_apps, None)
 
 
 @pytest.fixture(autouse=True)

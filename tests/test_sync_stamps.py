@@ -10,7 +10,7 @@ from django.db import transaction
 from rcf.models import TrackedModel
 from tests.factories import EngagementFactory, OrganizationFactory, PointOfContactFactory, ProjectFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 MAKERS = {
     "contacts.Organization": OrganizationFactory,

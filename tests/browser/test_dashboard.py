@@ -9,7 +9,7 @@ from projects.services import project_create, project_transition
 
 from .conftest import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_matrix_cell_leads_to_the_same_projects_in_the_list(live_server, page, people, shot):

@@ -10,7 +10,7 @@ from projects.models import CooperativeProject
 
 from .conftest import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_lead_poc_logs_a_project_moves_it_to_ready_and_finds_it(live_server, page, people, shot):

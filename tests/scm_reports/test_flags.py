@@ -187,7 +187,7 @@ def test_beat_runs_the_job_every_day():
 
 # --- Concurrency (PostgreSQL) --------------------------------------------------
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runs_leave_exactly_one_open_flag_per_year_and_kind(scm_2026):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises all writers, so there is no race to test")

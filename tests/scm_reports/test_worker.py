@@ -55,7 +55,7 @@ def worker(tmp_path):
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_the_job_raises_the_flags_and_mails_the_lead_pocs(worker):
     PointOfContactFactory(side="us", is_lead=True, email="us.lead@example.org")
     PointOfContactFactory(side="rok", is_lead=True, email="rok.lead@example.org")
