@@ -6,7 +6,7 @@ import time
 
 from . import common
 
-BENCHMARKS = ["readiness"]
+BENCHMARKS = ["readiness", "dashboard", "api"]
 
 
 def main(argv: list[str]) -> int:

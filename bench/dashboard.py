@@ -47,15 +47,13 @@ def run(today: datetime.date = datetime.date(2026, 11, 22)) -> bool:
     import psycopg
     from django.conf import settings
     from django.contrib.auth.models import Group
-    from django.db import connection
+    from django.core.signals import request_finished
+    from django.db import close_old_connections, connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from scm_reports.services import readiness_flags_sync
     from tests.factories import UserFactory
-
-    from django.core.signals import request_finished
-    from django.db import close_old_connections
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     # As Django's own test client setup does: keep one connection across requests.

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Organization, PointOfContact
 
@@ -25,6 +26,8 @@ class PointOfContactForm(forms.ModelForm):
         fields = ("full_name", "full_name_ko", "title", "organization", "side", "email", "phone", "is_lead",
                   "active", "priority_areas")
         widgets = {"priority_areas": forms.CheckboxSelectMultiple}
+        # The model's "title" msgid is shared with a project's title; a person has a job title.
+        labels = {"title": _("Job title")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

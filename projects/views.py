@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
 from rcf.views import StaffView

@@ -70,3 +70,50 @@ class TrackedModelAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{obj}: {' '.join(getattr(exc, 'messages', [str(exc)]))}",
                                   messages.ERROR)
         self.message_user(request, _("%(count)d record(s) restored.") % {"count": restored})
+
+
+# --- API tokens (sync API) -----------------------------------------------------------
+
+from rest_framework.authtoken.admin import TokenProxy  # noqa: E402
+
+from .models import ApiToken  # noqa: E402
+
+# The API authenticates with ApiToken only; DRF's own token table (its app is
+# installed for the browsable API) would only confuse: a key made there never works.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens of sync clients: listed here, revoked by deleting them. A key is
+    shown once, when the token is added; only its digest is kept."""
+
+    list_display = ("user", "name", "key_prefix", "read_only", "created_at")
+    list_filter = ("read_only",)
+    search_fields = ("user__username", "name", "key_prefix")
+    list_select_related = ("user",)
+    autocomplete_fields = ("user",)
+    readonly_fields = ("key_prefix", "created_at")
+
+    def get_fields(self, request, obj=None):
+        return ("user", "name", "read_only") if obj is None else ("user", "name", "read_only", "key_prefix",
+                                                                   "created_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A token stays with the user it was issued to.
+        return self.readonly_fields if obj is None else (*self.readonly_fields, "user")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, key = ApiToken.issue(user=obj.user, name=obj.name, read_only=obj.read_only)
+        obj.pk = token.pk
+        obj.__dict__.update(token.__dict__)
+        self.message_user(
+            request,
+            _("The key of this token is %(key)s. Copy it now: it is not stored and will not be shown again.")
+            % {"key": key},
+            messages.WARNING,
+        )

@@ -1,3 +1,48 @@
-"""The REST API under /api/v1/ (see issue 6)."""
+"""The REST API for sync clients, under /api/v1/ (issue 6).
 
-urlpatterns = []
+The schema (OpenAPI 3) and Swagger UI are served from this site, with no
+CDN: the Swagger assets come from drf-spectacular-sidecar, and the split view
+loads its start-up script from a URL of its own, as the Content-Security-Policy
+(``script-src 'self'``) requires.
+"""
+
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from contacts.api import OrganizationViewSet, PointOfContactViewSet
+from projects.api import EngagementViewSet, ProjectViewSet
+from scm_reports.api import ReadinessFlagViewSet, ReadinessViewSet, SCMCycleViewSet
+
+from .api import PartnerCountryViewSet, PriorityAreaViewSet
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("priority-areas", PriorityAreaViewSet, basename="priority-area")
+router.register("countries", PartnerCountryViewSet, basename="country")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("contacts", PointOfContactViewSet, basename="contact")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("engagements", EngagementViewSet, basename="engagement")
+router.register("scm-cycles", SCMCycleViewSet, basename="scm-cycle")
+router.register("readiness", ReadinessViewSet, basename="readiness")
+router.register("flags", ReadinessFlagViewSet, basename="flag")
+
+
+
+@csrf_exempt  # it changes nothing, and a PUT to a wrong URL should hear "not found", not "CSRF"
+def not_found(request, path):
+    """Anything else under /api/v1/: a JSON 404, not the staff site's HTML page."""
+    return JsonResponse({"detail": _("No such API endpoint (API URLs end with a slash).")}, status=404)
+
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", not_found),
+]

@@ -173,3 +173,60 @@ class SyncClock(models.Model):
 
     def __str__(self):
         return str(self.value)
+
+
+# Imported here, not at the top, so this section stays self-contained (sync API, issue 6).
+from django.conf import settings  # noqa: E402
+
+
+class ApiToken(models.Model):
+    """A key a sync client sends as ``Authorization: Token <key>``.
+
+    A user may hold several (one per client system), each revocable on its
+    own in the admin. Only a SHA-256 digest of the key is stored: the key is
+    shown once, when it is issued (``manage.py create_api_token``), so a copy
+    of the database does not hand out working credentials. The keys are 256
+    random bits, so a fast digest is enough (no password hashing needed).
+
+    A read-only token can never write, whatever its user's role may do.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("Which client system uses it."))
+    key_prefix = models.CharField(_("key starts with"), max_length=8, editable=False)
+    key_digest = models.CharField(_("key digest"), max_length=64, unique=True, editable=False)
+    read_only = models.BooleanField(
+        _("read-only"), default=False, help_text=_("A read-only token can never write, whatever the user's role.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        label = self.name or _("token")
+        return f"{label} ({self.key_prefix}…)"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, name: str = "", read_only: bool = False) -> tuple["ApiToken", str]:
+        """Create a token; returns it and the key, which is not stored anywhere."""
+        import secrets
+
+        key = secrets.token_hex(32)
+        token = cls.objects.create(
+            user=user, name=name, read_only=read_only, key_prefix=key[:8], key_digest=cls.digest(key)
+        )
+        return token, key

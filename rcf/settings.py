@@ -5,6 +5,7 @@ Celery's filesystem broker under `var/`), production sets `DJANGO_ENV=production
 and the real `DATABASE_URL`, `REDIS_URL` and `SECRET_KEY`.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -101,8 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # A file, not memory, so a real Celery worker process can share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so a real Celery worker process can share the test
+    # database; one per test run, so two runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -199,23 +201,61 @@ RCF_AT_RISK_DAYS = env.int("RCF_AT_RISK_DAYS", default=90)
 # --- Django REST framework ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Sync clients: Authorization: Token <key> (rcf.ApiToken); staff: the browsable API.
+        "rcf.api_policies.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rcf.api_policies.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "rcf.api_policies.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": ["rcf.api_policies.LimitedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # Counted in CACHES (below): Redis when REDIS_URL is set, so all web processes share the counts.
+    "DEFAULT_THROTTLE_CLASSES": ["rcf.api_policies.UserRateThrottle", "rcf.api_policies.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_RATE_USER", default="1200/minute"),
+        "anon": env.str("API_RATE_ANON", default="60/minute"),
+    },
+    "EXCEPTION_HANDLER": "rcf.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "RCF Tracker API",
-    "DESCRIPTION": "Sync API for the U.S.-ROK Regional Cooperation Framework tracker.",
+    "DESCRIPTION": (
+        "Sync API for the U.S.-ROK Regional Cooperation Framework tracker.\n\n"
+        "**Authentication**: `Authorization: Token <key>` (`manage.py create_api_token`).\n\n"
+        "**Incremental sync**: `GET /api/v1/<resource>/?since=` (empty) pages through every record; follow "
+        "`next`, keep the last page's `cursor` and send it as `since=` next time to receive every record "
+        "created, changed or deleted since (deleted ones as tombstones), in change order. A cursor older than "
+        "the tombstone retention answers 410: sync in full again.\n\n"
+        "**Conflicts**: every record has a strong `ETag` (its version). PUT, PATCH and DELETE need `If-Match`; "
+        "a stale one answers 412 with the record as it is now. POST with an `external_id` that exists answers "
+        "409 naming the record, so a create can be retried safely."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SideEnum": "rcf.models.Side",
+        "OrganizationSideEnum": "contacts.models.OrganizationSide",
+        "LeadSideEnum": "projects.models.LeadSide",
+        "CountryGroupEnum": "rcf.models.CountryGroup",
+        "ProjectStatusEnum": "projects.models.ProjectStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rcf.api.refuse_unknown_properties",
+    ],
 }
 
 # --- Content-Security-Policy: nothing is loaded from outside the site ---
@@ -254,3 +294,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sync API ---
+# Throttle counts (and any other cache use). Redis when CACHE_URL or REDIS_URL is set: a
+# per-process memory cache would let each web process grant the full rate.
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "rcf",
+            # Fail fast when Redis is down (the API throttles then let requests through).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rcf"}}
+# How long a sync cursor stays valid: a client that has not synced for longer gets 410 Gone and
+# syncs in full again. Tombstones (soft-deleted rows) must be kept at least this long.
+RCF_SYNC_TOMBSTONE_RETENTION_DAYS = env.int("RCF_SYNC_TOMBSTONE_RETENTION_DAYS", default=365)
+# Records per page of the sync feed (a client may ask for up to RCF_API_MAX_PAGE_SIZE).
+RCF_SYNC_PAGE_SIZE = env.int("RCF_SYNC_PAGE_SIZE", default=500)
+RCF_API_MAX_PAGE_SIZE = env.int("RCF_API_MAX_PAGE_SIZE", default=1000)
+# Larger request bodies are refused with 413.
+RCF_API_MAX_BODY_BYTES = env.int("RCF_API_MAX_BODY_BYTES", default=1024 * 1024)

@@ -36,6 +36,7 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
     perms |= {("projects", "restore_cooperativeproject")}
     perms |= {("scm_reports", f"{action}_scmcycle") for action in ("add", "change", "delete")}
     perms |= {("rcf", f"change_{model}") for model in _ALL_MODELS["rcf"]}
+    perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}  # issue and revoke API tokens
     perms |= {("auth", f"{action}_user") for action in ("add", "change", "view")}
     perms |= {("auth", "view_group")}
     return perms

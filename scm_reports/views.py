@@ -3,19 +3,18 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.decorators import method_decorator
-from django.views import View
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-
-from rcf.selectors import framework_today
-from rcf.services import VersionConflict
-from rcf.views import StaffView
+from django.views import View
 
 from projects.models import LeadSide
 from rcf.models import PriorityArea
+from rcf.selectors import framework_today
+from rcf.services import VersionConflict
+from rcf.views import StaffView
 
 from . import charts, selectors, services
 from .dashboard import DashboardFilters, filtered_projects, pipeline

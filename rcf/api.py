@@ -1,0 +1,684 @@
+"""What every resource of the sync API (/api/v1/) shares.
+
+* **Authentication**: ``ApiToken`` keys (``Authorization: Token …``) and the
+  staff session (browsable API). Read-only tokens never write.
+* **Permissions** mirror the staff roles: each action needs the model
+  permission a page would (``user.has_perm``); the services refuse what is
+  beyond a role (a lifecycle step, a priority) with ``PermissionDenied``.
+* **Conflict detection**: every record carries a strong ETag, ``"<version>"``.
+  PUT, PATCH and DELETE need ``If-Match``; the version it names goes to the
+  service as ``expected_version``, where ``rcf.services.claim_version`` checks
+  and claims it in one conditional UPDATE, so concurrent writers never lose
+  an update (412 with the current record to the losers).
+* **Incremental sync**: ``GET …/?since=<cursor>`` pages through every change
+  and deletion in ``(sync_txid, id)`` order; see ``SyncFeed``.
+* **Errors** are JSON: per-field messages (400), 409 for a duplicate
+  ``external_id``, 410 for a cursor older than the tombstone retention, 412,
+  413, 428, 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.urls import reverse
+from django.utils.decorators import classonlymethod
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from .models import PartnerCountry, PriorityArea
+from .serializers import (
+    BulkRepresentation,
+    ConflictSerializer,
+    ErrorSerializer,
+    PartnerCountrySerializer,
+    PriorityAreaSerializer,
+    TombstoneSerializer,
+    UTCDateTimeField,
+)
+from .services import VersionConflict
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = _(
+        'This request must carry an If-Match header with the record\'s ETag (e.g. If-Match: "3"), '
+        "so that it cannot overwrite a change it has not seen."
+    )
+    default_code = "precondition_required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("The record has changed since you read it.")
+    default_code = "precondition_failed"
+
+
+class CursorExpired(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = _(
+        "This sync cursor is older than the tombstone retention: deletions since then may no longer be "
+        "reported. Sync in full again (since= with an empty value) and replace the local copy."
+    )
+    default_code = "cursor_expired"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The request conflicts with the current state of the data; reload and retry.")
+    default_code = "conflict"
+
+    def __init__(self, detail=None, code=None, **extra):
+        super().__init__(detail, code)
+        self.extra = extra
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the services' exceptions: a Django
+    ``ValidationError`` is a 400 with per-field messages, ``VersionConflict``
+    a 412 with the record as it is now, an ``IntegrityError`` (a database
+    constraint that a concurrent request won) a 409."""
+    if isinstance(exc, DjangoValidationError):
+        detail = as_serializer_error(exc)
+        if "__all__" in detail:
+            detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop("__all__")
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, VersionConflict):
+        view = context.get("view")
+        if hasattr(view, "precondition_failed"):
+            response = view.precondition_failed(exc.current)  # read before the rollback mark
+            set_rollback()
+            return response
+        exc = PreconditionFailed(str(exc))
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict()
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, Conflict) and exc.extra:
+        response.data = {**response.data, **exc.extra}
+        if exc.extra.get("location"):
+            response["Location"] = exc.extra["location"]
+    return response
+
+
+# --- ETags and If-Match --------------------------------------------------------------------
+
+_ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match_versions(header: str) -> set[int]:
+    """The versions a strong If-Match list names (weak tags never match).
+    Raises 400 for a header that is not a list of entity tags."""
+    versions, position = set(), 0
+    header = header.strip()
+    while position < len(header):
+        match = _ENTITY_TAG.match(header, position)
+        if match is None or match.end() == position:
+            raise exceptions.ValidationError(
+                {"If-Match": [_('Give one or more entity tags from the ETag header, e.g. If-Match: "3".')]}
+            )
+        weak, value = match.group(1), match.group(2)
+        if not weak and value.isdigit():
+            versions.add(int(value))
+        position = match.end()
+    return versions
+
+
+# --- The sync feed -------------------------------------------------------------------------
+
+
+class SyncFeed:
+    """Every change and deletion of one model after a cursor, in
+    ``(sync_txid, id)`` order, a page at a time.
+
+    ``sync_txid`` is stamped by a trigger (``rcf.sync``): on PostgreSQL the
+    id of the transaction that last wrote the row. Transactions commit in
+    any order, so a row written by a slow transaction can become visible
+    after rows with higher ids were handed out; a cursor that had moved past
+    it would lose that change. So a page only holds rows below the *safe
+    horizon*, the oldest transaction still running
+    (``pg_snapshot_xmin(pg_current_snapshot())``): every transaction below
+    it has finished, and no new one can get an id below it, so nothing can
+    ever appear behind a cursor handed out. Rows above the horizon come in a
+    later request. SQLite serialises writers and stamps a write counter in
+    commit order, so there every committed row is already safe.
+
+    The cursor is ``[sync_txid, id]`` signed with the issuing time
+    (``django.core.signing``): clients cannot forge one, and one older than
+    ``RCF_SYNC_TOMBSTONE_RETENTION_DAYS`` answers 410 Gone.
+    """
+
+    ALLOWED_PARAMETERS = {"since", "page_size", "format"}
+
+    def __init__(self, model, representation: BulkRepresentation):
+        self.model = model
+        self.representation = representation
+        self.salt = f"rcf.sync-cursor.{model._meta.label_lower}"
+        self.has_external_id = any(f.name == "external_id" for f in model._meta.concrete_fields)
+
+    def encode(self, position: tuple[int, int]) -> str:
+        return signing.dumps([int(position[0]), int(position[1])], salt=self.salt)
+
+    def decode(self, token: str) -> tuple[int, int]:
+        if token == "":
+            return (0, 0)  # the beginning: a full sync (every stamped row has sync_txid > 0)
+        max_age = settings.RCF_SYNC_TOMBSTONE_RETENTION_DAYS * 24 * 3600
+        try:
+            value = signing.loads(token, salt=self.salt, max_age=max_age)
+        except signing.SignatureExpired:
+            raise CursorExpired() from None
+        except signing.BadSignature:
+            value = None
+        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+            raise exceptions.ValidationError(
+                {"since": [_("Not a cursor of this resource. Send the cursor of a previous answer, or an empty "
+                             "value to sync in full.")]}
+            )
+        return value[0], value[1]
+
+    def _page(self, after: tuple[int, int], limit: int) -> list[tuple]:
+        # A row-value comparison, so the database walks the (sync_txid, id)
+        # index from the cursor on; the equivalent OR of two conditions
+        # rescans every row sharing the cursor's sync_txid (a bulk write
+        # stamps thousands with one). The table name is our own, quoted; the
+        # cursor values are bound parameters.
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        after_cursor = RawSQL(  # noqa: S611
+            f"({table}.sync_txid, {table}.id) > (%s, %s)", after, output_field=BooleanField()
+        )
+        queryset = self.model.all_objects.filter(after_cursor)  # deleted rows too: they are the tombstones
+        if connection.vendor == "postgresql":
+            queryset = queryset.filter(
+                sync_txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+            )
+        extra = ["sync_txid", "deleted_at"] + (["external_id"] if self.has_external_id else [])
+        rows = self.representation.values(queryset.order_by("sync_txid", "id"), *extra)
+        return list(rows[: limit + 1])
+
+    def response(self, request) -> Response:
+        unexpected = sorted(set(request.query_params) - self.ALLOWED_PARAMETERS)
+        if unexpected:
+            raise exceptions.ValidationError(
+                {name: [_("Not allowed with since=: the sync feed is never filtered (a filtered feed could not "
+                          "report records leaving the filter).")] for name in unexpected}
+            )
+        after = self.decode(request.query_params["since"])
+        limit = settings.RCF_SYNC_PAGE_SIZE
+        if request.query_params.get("page_size", "").isdigit():
+            limit = max(1, min(int(request.query_params["page_size"]), settings.RCF_API_MAX_PAGE_SIZE))
+        rows = self._page(after, limit)
+        more = len(rows) > limit
+        rows = rows[:limit]
+
+        width = len(self.representation.columns)
+        txid_at, deleted_at = width, width + 1
+        id_at = self.representation.columns.index("id")
+        live = iter(self.representation.represent([row for row in rows if row[deleted_at] is None]))
+        stamp = UTCDateTimeField().to_representation
+        results = []
+        for row in rows:
+            if row[deleted_at] is None:
+                results.append(next(live))
+            else:
+                results.append({
+                    "id": row[id_at],
+                    "external_id": row[width + 2] if self.has_external_id else None,
+                    "deleted": True,
+                    "deleted_at": stamp(row[deleted_at]),
+                })
+        position = (rows[-1][txid_at], rows[-1][id_at]) if rows else after
+        cursor = self.encode(position)
+        next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
+        return Response({"results": results, "next": next_url, "cursor": cursor})
+
+
+# --- Views ---------------------------------------------------------------------------------
+
+
+class ConsistentReadsMixin:
+    """Each API request runs in one transaction the view opens itself (not
+    ATOMIC_REQUESTS'), so that on PostgreSQL a read can be REPEATABLE READ:
+    a page's rows and its many-to-many values then come from one snapshot,
+    never half of a concurrent change. Writes stay READ COMMITTED, where
+    ``claim_version``'s conditional UPDATE waits for a concurrent writer and
+    then sees its version (a lost update is refused, not retried)."""
+
+    @classonlymethod
+    def as_view(cls, *args, **kwargs):
+        return transaction.non_atomic_requests(super().as_view(*args, **kwargs))
+
+    def dispatch(self, request, *args, **kwargs):
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if outermost and connection.vendor == "postgresql" and request.method in permissions.SAFE_METHODS:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return super().dispatch(request, *args, **kwargs)
+
+
+class ModelPermissionsMixin:
+    """``get_required_permissions`` from the action: view, add, change or
+    delete on ``permission_model`` (default: the serializer's model)."""
+
+    permission_model = None
+    action_permissions = {
+        "list": "view",
+        "retrieve": "view",
+        "create": "add",
+        "update": "change",
+        "partial_update": "change",
+        "destroy": "delete",
+    }
+
+    def get_required_permissions(self, request):
+        model = self.permission_model or self.serializer_class.Meta.model
+        default = "view" if request.method in permissions.SAFE_METHODS else "change"
+        verb = self.action_permissions.get(getattr(self, "action", None), default)
+        return [f"{model._meta.app_label}.{verb}_{model._meta.model_name}"]
+
+
+class ListFiltersMixin:
+    """Query filters narrow lists only. DRF would apply them to a record's
+    own URL too (``get_object``), where ``?status=ready`` would turn a
+    record into a 404 and a list-only filter (the SCM year) into an error."""
+
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset) if getattr(self, "action", None) == "list" else queryset
+
+
+class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFiltersMixin, viewsets.GenericViewSet):
+    """CRUD, soft delete, restore and the sync feed for a ``TrackedModel``,
+    every write through the app's services (the ``*_record`` hooks).
+
+    Subclasses set ``serializer_class``, ``filterset_class`` and the hooks.
+    """
+
+    filter_backends = [filters.DjangoFilterBackend]
+    _representations: dict = {}
+
+    # --- hooks: call the app's services ---
+    def create_record(self, data):
+        raise NotImplementedError
+
+    def update_record(self, instance, expected_version, data):
+        raise NotImplementedError
+
+    def delete_record(self, instance, expected_version):
+        raise NotImplementedError
+
+    def restore_record(self, instance):
+        raise NotImplementedError
+
+    def check_restore_permission(self, user):
+        """Records without a restore permission of their own: as in the admin
+        (``rcf.admin.TrackedModelAdmin``), a staff user who may change them."""
+        model = self.model
+        if not (user.is_staff and user.has_perm(f"{model._meta.app_label}.change_{model._meta.model_name}")):
+            raise exceptions.PermissionDenied(_("Only administrators can restore deleted records."))
+
+    # --- plumbing ---
+    @property
+    def model(self):
+        return self.serializer_class.Meta.model
+
+    @property
+    def representation(self) -> BulkRepresentation:
+        key = self.serializer_class
+        if key not in self._representations:
+            self._representations[key] = BulkRepresentation(self.serializer_class)
+        return self._representations[key]
+
+    def get_queryset(self):
+        if getattr(self, "action", None) == "restore":
+            return self.model.all_objects.filter(deleted_at__isnull=False)
+        return self.model.objects.all()
+
+    def detail_url(self, pk) -> str:
+        return self.request.build_absolute_uri(reverse(f"api:{self.basename}-detail", args=[pk]))
+
+    def record_response(self, pk, *, status_code=status.HTTP_200_OK, headers=None) -> Response:
+        data = self.representation.one(pk)
+        return Response(data, status=status_code, headers={"ETag": etag(data["version"]), **(headers or {})})
+
+    def precondition_failed(self, current) -> Response:
+        if current.deleted_at is not None:
+            return Response(
+                {"detail": _("The record has been deleted since you read it.")},
+                status=status.HTTP_412_PRECONDITION_FAILED,
+            )
+        data = self.representation.one(current.pk)
+        return Response(
+            {"detail": _("The record has changed since you read it: here it is as it is now. Apply your change "
+                         "to this version and send it with its ETag."), "current": data},
+            status=status.HTTP_412_PRECONDITION_FAILED,
+            headers={"ETag": etag(data["version"])},
+        )
+
+    def expected_version(self, request, instance, *, required: bool = True) -> int | None:
+        """The version If-Match names, if it is the current one; else 412
+        (the atomic check is the service's, with this version)."""
+        header = request.headers.get("If-Match")
+        if header is None or header.strip() == "":
+            if required:
+                raise PreconditionRequired()
+            return None
+        if header.strip() == "*":
+            if not required:
+                return None  # "whatever version there is": no condition, as with no header
+            raise PreconditionRequired(
+                _('If-Match: * is not enough here: name the version you are replacing, e.g. If-Match: "3".')
+            )
+        if instance.version not in if_match_versions(header):
+            raise VersionConflict(instance)
+        return instance.version
+
+    # Kept by a PUT that leaves it out: the client's own key for the record.
+    # Clearing it by omission would make the client's next idempotent create
+    # a duplicate.
+    kept_on_replace = ("external_id",)
+
+    def replacement_data(self, serializer) -> dict:
+        """PUT replaces the record: a writable field left out takes the value
+        it would have on create (its default, empty, or no items), except
+        those in ``kept_on_replace``."""
+        data = dict(serializer.validated_data)
+        for name, field in serializer.fields.items():
+            if field.read_only or name in data or name in self.kept_on_replace:
+                continue
+            if isinstance(field, serializers.ManyRelatedField):
+                data[field.source] = []
+            else:
+                data[field.source] = self.model._meta.get_field(field.source).get_default()
+        return data
+
+    # --- actions ---
+    def list(self, request, *args, **kwargs):
+        if "since" in request.query_params:
+            return SyncFeed(self.model, self.representation).response(request)
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(self.representation.values(queryset))
+        return self.get_paginated_response(self.representation.represent(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.record_response(self.get_object().pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        external_id = data.get("external_id") or ""
+        if external_id:
+            self._refuse_duplicate(external_id)
+        try:
+            with transaction.atomic():
+                instance = self.create_record(data)
+        except (IntegrityError, DjangoValidationError) as exc:
+            # A concurrent create of the same external_id won the race (the
+            # unique constraint, or the service's own check): same answer.
+            if external_id and (isinstance(exc, IntegrityError) or "external_id" in getattr(exc, "error_dict", {})):
+                self._refuse_duplicate(external_id)
+            raise
+        return self.record_response(
+            instance.pk, status_code=status.HTTP_201_CREATED, headers={"Location": self.detail_url(instance.pk)}
+        )
+
+    def _refuse_duplicate(self, external_id: str) -> None:
+        existing = self.model.all_objects.filter(external_id=external_id).values_list("pk", "deleted_at").first()
+        if existing is not None:
+            pk, deleted_at = existing
+            message = (
+                _("A deleted record has this external_id: ask an administrator to restore it.")
+                if deleted_at else _("A record with this external_id already exists.")
+            )
+            raise Conflict(message, id=pk, location=self.detail_url(pk), deleted=deleted_at is not None)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        expected = self.expected_version(request, instance)
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        if partial and not serializer.validated_data:
+            raise exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [_("Give at least one field.")]})
+        data = dict(serializer.validated_data) if partial else self.replacement_data(serializer)
+        instance = self.update_record(instance, expected, data)
+        return self.record_response(instance.pk)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        instance = self.get_object()
+        self.delete_record(instance, self.expected_version(request, instance))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"])
+    def restore(self, request, *args, **kwargs):
+        """Bring back a soft-deleted record (administrators)."""
+        self.check_restore_permission(request.user)
+        instance = self.get_object()
+        self.expected_version(request, instance, required=False)
+        # The service claims the version just read, atomically: a concurrent
+        # change in between is a 412, not a silent overwrite.
+        instance = self.restore_record(instance)
+        return self.record_response(instance.pk)
+
+
+# --- The schema: every status code an operation can answer ------------------------------------
+
+_ERRORS = {
+    400: (OpenApiTypes.OBJECT, _("Invalid input: an object naming each field in error with its messages "
+                                  "(`non_field_errors` for the record as a whole), or `detail`.")),
+    401: (ErrorSerializer, _("No credentials, or an invalid token.")),
+    403: (ErrorSerializer, _("The role or a read-only token does not allow this.")),
+    404: (ErrorSerializer, _("No such record (deleted records are only in the sync feed).")),
+    409: (ConflictSerializer, _("A record with this external_id already exists: `id` and `location` name it.")),
+    410: (ErrorSerializer, _("The cursor is older than the tombstone retention: sync in full again.")),
+    413: (ErrorSerializer, _("The request body is too large.")),
+    415: (ErrorSerializer, _("The body is not JSON.")),
+    428: (ErrorSerializer, _("If-Match is missing.")),
+    429: (ErrorSerializer, _("Too many requests: wait the number of seconds in Retry-After.")),
+}
+
+
+def error_responses(*codes: int) -> dict:
+    return {code: OpenApiResponse(_ERRORS[code][0], description=_ERRORS[code][1]) for code in codes}
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=True,
+    description=_('The ETag of the record as you read it, e.g. "3". A stale one answers 412.'),
+    examples=[OpenApiExample("Version 1", value='"1"')],
+)
+IF_MATCH_OPTIONAL = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description=_("Optional: the ETag of the record as you read it; a stale one answers 412."),
+)
+ETAG_HEADER = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, response=[200, 201], description=_("The record's version, quoted.")
+)
+LOCATION_HEADER = OpenApiParameter(
+    "Location", str, OpenApiParameter.HEADER, response=[201, 409], description=_("The record's URL.")
+)
+SINCE = OpenApiParameter(
+    "since", str, OpenApiParameter.QUERY, required=False,
+    description=_(
+        "Incremental sync. Present (even empty) switches the list to the sync feed: every record created, "
+        "changed or deleted after the cursor, in change order, deleted ones as tombstones. Empty: from the "
+        "beginning (a full sync). Follow `next` to the last page, keep its `cursor` and send it next time. "
+        "No other filter applies; page_size does."
+    ),
+)
+
+
+@functools.cache
+def precondition_failed_response(serializer_class):
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return OpenApiResponse(
+        inline_serializer(f"{name}PreconditionFailed", {"detail": serializers.CharField(),
+                                                        "current": serializer_class(required=False)}),
+        description=_("The record changed since the If-Match version: `current` is the record as it is now."),
+    )
+
+
+@functools.cache
+def list_or_feed_response(serializer_class):
+    """A list page, or (with ``since``) a page of the sync feed."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    url = serializers.URLField(allow_null=True)
+    paginated = inline_serializer(
+        f"Paginated{name}List",
+        {"count": serializers.IntegerField(), "next": url, "previous": serializers.URLField(allow_null=True),
+         "results": serializer_class(many=True)},
+    )
+    feed = inline_serializer(
+        f"{name}SyncPage",
+        {
+            "results": PolymorphicProxySerializer(
+                f"{name}Change", serializers=[serializer_class, TombstoneSerializer], resource_type_field_name=None,
+                many=True,
+            ),
+            "next": serializers.URLField(allow_null=True, help_text=_("The next page, or null on the last.")),
+            "cursor": serializers.CharField(help_text=_("Send it as since= next time (from the last page).")),
+        },
+    )
+    return PolymorphicProxySerializer(
+        f"{name}ListOrSyncPage", serializers=[paginated, feed], resource_type_field_name=None, many=False
+    )
+
+
+RECORD_ID = OpenApiParameter(
+    "id", int, OpenApiParameter.PATH, description=_("The record's id."),
+    examples=[OpenApiExample("A record", value=1)],
+)
+
+
+def _body_examples(example: dict | None) -> list:
+    return [OpenApiExample("Example", value=example, request_only=True)] if example else []
+
+
+def tracked_schema(serializer_class, *, idempotent_create: bool = False, create_example: dict | None = None,
+                   update_example: dict | None = None) -> dict:
+    """``extend_schema_view`` arguments for a ``TrackedRecordViewSet``. The
+    examples show in the docs, and schemathesis sends them too (valid
+    requests, beside the generated ones)."""
+    read = error_responses(401, 403, 429)
+    write = error_responses(400, 401, 403, 413, 415, 429)
+    stale = {412: precondition_failed_response(serializer_class), **error_responses(428)}
+    creates = error_responses(409) if idempotent_create else {}
+    return {
+        "list": extend_schema(
+            parameters=[SINCE],
+            responses={200: list_or_feed_response(serializer_class), **error_responses(400, 404, 410), **read},
+        ),
+        "retrieve": extend_schema(parameters=[RECORD_ID, ETAG_HEADER],
+                                  responses={200: serializer_class, **read, **error_responses(404)}),
+        "create": extend_schema(
+            parameters=[ETAG_HEADER, LOCATION_HEADER],
+            responses={201: serializer_class, **write, **creates},
+            examples=_body_examples(create_example),
+            description=_("Create a record. With an external_id that exists already: 409 naming the record, "
+                          "never a duplicate, so a client can retry safely.") if idempotent_create else None,
+        ),
+        "update": extend_schema(
+            parameters=[RECORD_ID, IF_MATCH, ETAG_HEADER],
+            responses={200: serializer_class, **write, **error_responses(404), **stale},
+            examples=_body_examples(create_example),
+            description=_("Replace the record: writable fields left out take the value they would have on "
+                          "create (external_id, if left out, is kept)."),
+        ),
+        "partial_update": extend_schema(
+            parameters=[RECORD_ID, IF_MATCH, ETAG_HEADER],
+            responses={200: serializer_class, **write, **error_responses(404), **stale},
+            examples=_body_examples(update_example),
+        ),
+        "destroy": extend_schema(
+            parameters=[RECORD_ID, IF_MATCH],
+            responses={204: None, **error_responses(400, 401, 403, 404, 429), **stale},
+            description=_("Soft delete: the record leaves lists and appears as a tombstone in the sync feed."),
+        ),
+        "restore": extend_schema(
+            request=None,
+            parameters=[RECORD_ID, IF_MATCH_OPTIONAL, ETAG_HEADER],
+            responses={200: serializer_class, **error_responses(400, 401, 403, 404, 413, 415, 429),
+                       412: precondition_failed_response(serializer_class)},
+        ),
+    }
+
+
+def refuse_unknown_properties(result, generator, request, public):
+    """Postprocessing hook: request bodies say ``additionalProperties: false``,
+    which is what the API enforces (an unknown key is a 400)."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object" and "properties" in schema:
+            schema["additionalProperties"] = False
+    return result
+
+
+# --- The framework's reference data (read-only) -------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: PriorityAreaSerializer(many=True), **error_responses(401, 403, 429)}),
+    retrieve=extend_schema(responses={200: PriorityAreaSerializer, **error_responses(401, 403, 404, 429)}),
+)
+class PriorityAreaViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFiltersMixin,
+                          viewsets.ReadOnlyModelViewSet):
+    """The six priority areas of the framework (reference data: codes are
+    what the other resources use)."""
+
+    queryset = PriorityArea.objects.all()
+    serializer_class = PriorityAreaSerializer
+    lookup_field = "code"
+    pagination_class = None
+
+
+class CountryFilter(filters.FilterSet):
+    class Meta:
+        model = PartnerCountry
+        fields = ["group"]
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: PartnerCountrySerializer(many=True), **error_responses(400, 401, 403, 429)}),
+    retrieve=extend_schema(responses={200: PartnerCountrySerializer, **error_responses(401, 403, 404, 429)}),
+)
+class PartnerCountryViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFiltersMixin,
+                            viewsets.ReadOnlyModelViewSet):
+    """Partner countries by ISO 3166-1 alpha-2 code, with their group."""
+
+    queryset = PartnerCountry.objects.all()
+    serializer_class = PartnerCountrySerializer
+    lookup_field = "iso2"
+    pagination_class = None
+    filterset_class = CountryFilter

@@ -1,0 +1,285 @@
+"""Serializers shared by every app's API, and the framework's reference data.
+
+A serializer here declares a resource's representation once: its fields are
+what DRF validates on input, what drf-spectacular documents, and what
+``BulkRepresentation`` reads, many records at a time, for lists and the sync
+feed. Nothing about a record's shape is written a second time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections import defaultdict
+
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
+from django.db import connection, models
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
+from rest_framework import ISO_8601, serializers
+from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField, SlugRelatedField
+from rest_framework.settings import api_settings
+from rest_framework.validators import UniqueValidator
+
+from .models import PartnerCountry, PriorityArea
+
+# --- Base classes ------------------------------------------------------------------
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Timestamps in UTC (``…Z``) whatever the server's time zone, so two
+    servers, or a server and its sync clients, never disagree on a value."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(*args, **kwargs)
+
+    def to_representation(self, value):
+        # What DRF gives for an aware datetime in ISO 8601, without its
+        # general time-zone handling: a full sync formats 200,000 of these.
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None and self._iso:
+            text = value.astimezone(datetime.UTC).isoformat()
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return super().to_representation(value)
+
+    @functools.cached_property
+    def _iso(self) -> bool:
+        return str(getattr(self, "format", api_settings.DATETIME_FORMAT)).lower() == ISO_8601
+
+
+class CodeField(SlugRelatedField):
+    """Reference data by code (priority area ``code``, country ``iso2``),
+    case-insensitively, as the services accept them."""
+
+    default_error_messages = {
+        "does_not_exist": _("Unknown code: {value}."),
+        "invalid": _("Give a code as a string."),
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return self.get_queryset().get(**{f"{self.slug_field}__iexact": data})
+        except ObjectDoesNotExist:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+
+
+class StrictFieldsMixin:
+    """Refuse input keys the serializer does not accept, naming each one.
+
+    DRF ignores unknown keys; for a sync client that hides a typo (the
+    client believes it set ``sumary``). A read-only key (``status``,
+    ``version``) is refused too: silently ignoring it would hide a client
+    that believes it changed the status with a PATCH.
+    """
+
+    read_only_hints: dict[str, str] = {}
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            errors = {}
+            for key in data:
+                if key in writable:
+                    continue
+                if key in self.fields:
+                    errors[key] = [self.read_only_hints.get(key, _("This field is read-only."))]
+                else:
+                    errors[key] = [_("Unknown field.")]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class ApiModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """The base of every resource serializer: strict input, UTC timestamps,
+    no validators derived from model constraints (the services and
+    ``full_clean()`` check them, with their own messages)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
+    def get_validators(self):
+        return []
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        # DRF derives a UniqueValidator from a one-field UniqueConstraint
+        # (external_id); a duplicate is the view's 409 and the service's check.
+        validators = [v for v in kwargs.get("validators", []) if not isinstance(v, UniqueValidator)]
+        if "validators" in kwargs:
+            kwargs["validators"] = validators
+        return field_class, kwargs
+
+
+class ApiSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Input of an action (no model behind it), with strict keys."""
+
+
+# --- Reading many records at once ---------------------------------------------------
+
+# Field classes whose database value is already what JSON carries.
+_NATIVE = (
+    serializers.CharField,
+    serializers.IntegerField,
+    serializers.BooleanField,
+    serializers.FloatField,
+    serializers.ChoiceField,
+)
+
+
+class BulkRepresentation:
+    """The representation of many records of one serializer, read with
+    ``values_list`` and one query per many-to-many field.
+
+    The sync feed hands out 100,000 records in a full sync; DRF's
+    field-by-field ``to_representation`` on model instances costs several
+    times the query itself. This reads the serializer's own fields (so the
+    shape cannot drift from the schema) and converts only what needs it
+    (dates, decimals) with the field's own ``to_representation``.
+    tests/api/test_representation.py proves the output equals DRF's.
+
+    Supported fields: model columns, ``SlugRelatedField`` and
+    ``PrimaryKeyRelatedField`` on a foreign key or a many-to-many field.
+    """
+
+    def __init__(self, serializer_class):
+        serializer = serializer_class()
+        self.model = serializer.Meta.model
+        self.table = self.model._meta.db_table
+        self.columns: list[str] = []
+        self.plan: list[tuple[str, int, object]] = []  # (name, column index, converter or None)
+        self.many: list[tuple[str, object]] = []  # (name, function(ids) -> {id: [values]})
+        self.names: list[str] = []
+        for name, field in serializer.fields.items():
+            if field.write_only:
+                continue
+            self.names.append(name)
+            if isinstance(field, ManyRelatedField):
+                self.many.append((name, self._many_reader(field)))
+                # A placeholder (the id) keeps the key in the serializer's order; represent() fills it.
+                self.plan.append((name, self._column("id"), None))
+                continue
+            if isinstance(field, SlugRelatedField):
+                column, convert = f"{field.source}__{field.slug_field}", None
+            elif isinstance(field, PrimaryKeyRelatedField):
+                column, convert = field.source, None
+            elif isinstance(field, serializers.RelatedField | serializers.SerializerMethodField) or field.source == "*":
+                raise ImproperlyConfigured(f"{serializer_class.__name__}.{name}: not supported by BulkRepresentation")
+            else:
+                self.model._meta.get_field(field.source)  # a column, or FieldDoesNotExist says which is not
+                column = field.source
+                convert = None if isinstance(field, _NATIVE) else field.to_representation
+            self.plan.append((name, self._column(column), convert))
+
+    def _column(self, path: str) -> int:
+        if path not in self.columns:
+            self.columns.append(path)
+        return self.columns.index(path)
+
+    def _many_reader(self, field: ManyRelatedField):
+        relation = self.model._meta.get_field(field.source)
+        if not isinstance(relation, models.ManyToManyField):
+            raise ImproperlyConfigured(f"{self.model.__name__}.{field.source} is not a many-to-many field")
+        through = relation.remote_field.through
+        source = relation.m2m_field_name()
+        target = relation.m2m_reverse_field_name()
+        child = field.child_relation
+        value = f"{target}__{child.slug_field}" if isinstance(child, SlugRelatedField) else target
+        # The order DRF gives (the related model's default ordering), then the key.
+        target_model = relation.remote_field.model
+        ordering = [
+            f"-{target}__{o[1:]}" if o.startswith("-") else f"{target}__{o}"
+            for o in target_model._meta.ordering
+            if isinstance(o, str)
+        ] + [f"{target}__pk"]
+
+        quote = connection.ops.quote_name
+        owner_column = f"{quote(through._meta.db_table)}.{quote(source + '_id')}"
+
+        def read(ids):
+            found = defaultdict(list)
+            if connection.vendor == "postgresql":
+                # One array parameter, not an IN list of 1,000 placeholders
+                # (each one prepared by Django and split out by the driver).
+                owners = RawSQL(f"{owner_column} = ANY(%s)", [ids], output_field=BooleanField())  # noqa: S611
+                rows = through.objects.filter(owners)
+            else:
+                rows = through.objects.filter(**{f"{source}__in": ids})
+            rows = rows.order_by(*ordering).values_list(f"{source}_id", value)
+            for owner, item in rows:
+                found[owner].append(item)
+            return found
+
+        return read
+
+    # The columns a caller must select, in this order, before any extra ones.
+    def values(self, queryset, *extra: str):
+        return queryset.values_list(*self.columns, *extra)
+
+    def represent(self, rows) -> list[dict]:
+        """Representations of ``rows`` (tuples from :meth:`values`, in order)."""
+        rows = list(rows)
+        pk_index = self.columns.index("id")
+        related = [(name, read([row[pk_index] for row in rows])) for name, read in self.many] if rows else []
+        plan = self.plan
+        result = []
+        for row in rows:
+            record = {
+                name: (row[i] if convert is None or row[i] is None else convert(row[i])) for name, i, convert in plan
+            }
+            pk = row[pk_index]
+            for name, found in related:
+                record[name] = list(found.get(pk, ()))
+            result.append(record)
+        return result
+
+    def one(self, pk) -> dict:
+        rows = self.values(self.model.all_objects.filter(pk=pk))
+        return self.represent(rows)[0]
+
+
+# --- Shapes the API answers with beside the records -----------------------------------
+
+
+class TombstoneSerializer(serializers.Serializer):
+    """A deleted record, as the sync feed reports it."""
+
+    id = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True, help_text=_("Null for resources without external ids."))
+    deleted = serializers.ChoiceField(choices=[(True, "true")], help_text=_("Always true."))
+    deleted_at = UTCDateTimeField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    """409: the record already exists (idempotent create)."""
+
+    detail = serializers.CharField()
+    id = serializers.IntegerField(required=False)
+    location = serializers.URLField(required=False)
+    deleted = serializers.BooleanField(required=False)
+
+
+# --- The framework's reference data -------------------------------------------------
+
+
+class PriorityAreaSerializer(ApiModelSerializer):
+    class Meta:
+        model = PriorityArea
+        fields = ("code", "name", "name_ko", "description", "sort_order")
+        read_only_fields = fields
+
+
+class PartnerCountrySerializer(ApiModelSerializer):
+    class Meta:
+        model = PartnerCountry
+        fields = ("iso2", "iso3", "name", "name_ko", "group", "member_since")
+        read_only_fields = fields
