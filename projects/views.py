@@ -108,6 +108,7 @@ class ProjectUpdateView(StaffView):
 
     def post(self, request, pk):
         project = _get_project(request, pk)
+        saved_title = project.title  # the bound form writes the user's input into `project`
         form = ProjectForm(request.POST, instance=project, user=request.user)
         conflict = None
         if form.is_valid():
@@ -128,8 +129,11 @@ class ProjectUpdateView(StaffView):
             else:
                 messages.success(request, _("Project saved."))
                 return redirect("projects:detail", pk=pk)
+        if conflict:
+            saved_title = conflict["current"].title
         return render(request, "projects/project_form.html",
-                      {"form": form, "project": project, "conflict": conflict}, status=409 if conflict else 400)
+                      {"form": form, "project": project, "conflict": conflict, "saved_title": saved_title},
+                      status=409 if conflict else 400)
 
 
 class ProjectTransitionView(StaffView):
