@@ -58,10 +58,12 @@ def organization_delete(*, organization: Organization, by=None, expected_version
     return soft_delete(instance=organization, by=by, expected_version=expected_version)
 
 
-def _check_poc_side_change(poc: PointOfContact, new_side) -> None:
+def poc_side_change_check(poc: PointOfContact, new_side) -> None:
     if new_side is None or new_side == poc.side or poc.pk is None:
         return
-    leads = poc.us_led_projects.exists() if poc.side == "us" else poc.rok_led_projects.exists()
+    # Deleted projects too: they keep their leads and can be restored (the database trigger checks them all).
+    led = poc.us_led_projects if poc.side == "us" else poc.rok_led_projects
+    leads = led(manager="all_objects").exists()
     if leads:
         raise ValidationError(
             {"side": [_("This POC leads projects for the %(side)s side; replace them as lead first.")
@@ -78,7 +80,7 @@ def poc_create(*, by=None, **data) -> PointOfContact:
 def poc_update(*, poc: PointOfContact, by=None, expected_version=None, **data) -> PointOfContact:
     fields, m2m = split_fields(data, editable=POC_FIELDS, m2m=POC_M2M)
     _resolve_areas(m2m)
-    _check_poc_side_change(poc, fields.get("side"))
+    poc_side_change_check(poc, fields.get("side"))
     return tracked_update(instance=poc, by=by, expected_version=expected_version, fields=fields, m2m=m2m)
 
 

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from contacts.models import Organization, PointOfContact
@@ -20,6 +21,14 @@ class CooperativeProjectAdminForm(forms.ModelForm):
         self.fields["us_lead_poc"].queryset = live_pocs.filter(side="us")
         self.fields["rok_lead_poc"].queryset = live_pocs.filter(side="rok")
         self.fields["industry_partners"].queryset = Organization.objects.filter(side="industry")
+
+    def clean_external_id(self):
+        # Also against deleted projects, which keep theirs (model validation sees live ones only).
+        external_id = self.cleaned_data.get("external_id") or ""
+        if external_id and CooperativeProject.all_objects.filter(external_id=external_id).exclude(
+                pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A project with this external id already exists."))
+        return external_id
 
     def clean(self):
         cleaned = super().clean()

@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +31,20 @@ SORT_LABELS = [
 ]
 
 
+def filter_by_area(queryset, area):
+    """Projects whose primary area is ``area`` or that touch it as another area."""
+    return queryset.filter(
+        Q(priority_area=area) | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
+            priorityarea=area).values("cooperativeproject"))
+    )
+
+
+def filter_by_year(queryset, year):
+    """Projects aimed at ``year``'s SCM (target year) or counting for it (the
+    readiness rule's ``scm_year`` annotation, see projects.selectors)."""
+    return queryset.filter(Q(target_year=year) | Q(scm_year=year))
+
+
 class ProjectFilter(django_filters.FilterSet):
     """The staff list's filters. ``year`` is the SCM year a project counts for
     (the readiness rule, annotated by projects.selectors.project_list)."""
@@ -38,6 +53,11 @@ class ProjectFilter(django_filters.FilterSet):
     priority_area = django_filters.ModelChoiceFilter(
         queryset=PriorityArea.objects.all(), to_field_name="code", label=_("Priority area"),
         method="filter_area",
+    )
+    # The primary area only: what the dashboard's areas × status matrix counts.
+    primary_area = django_filters.ModelChoiceFilter(
+        queryset=PriorityArea.objects.all(), to_field_name="code", field_name="priority_area",
+        label=_("Primary priority area"), widget=forms.HiddenInput,
     )
     status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, label=_("Status"))
     lead_side = django_filters.ChoiceFilter(choices=LeadSide.choices, label=_("Lead side"))
@@ -48,7 +68,7 @@ class ProjectFilter(django_filters.FilterSet):
     country_group = django_filters.ChoiceFilter(
         choices=CountryGroup.choices, method="filter_group", label=_("Country group")
     )
-    year = django_filters.NumberFilter(field_name="scm_year", label=_("SCM year"))
+    year = django_filters.NumberFilter(method="filter_year", label=_("SCM year"))
     lead_poc = django_filters.ModelChoiceFilter(
         queryset=PointOfContact.objects.filter(is_lead=True), method="filter_lead_poc", label=_("Lead POC")
     )
@@ -64,11 +84,10 @@ class ProjectFilter(django_filters.FilterSet):
         return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value) | Q(external_id=value))
 
     def filter_area(self, queryset, name, value):
-        # The primary area or any other area the project touches.
-        return queryset.filter(
-            Q(priority_area=value) | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
-                priorityarea=value).values("cooperativeproject"))
-        )
+        return filter_by_area(queryset, value)
+
+    def filter_year(self, queryset, name, value):
+        return filter_by_year(queryset, value)
 
     def filter_country(self, queryset, name, value):
         return queryset.filter(pk__in=CooperativeProject.partner_countries.through.objects.filter(

@@ -52,9 +52,30 @@ def _display(field_name: str, value, names: dict) -> str:
 _SERVICE_FIELDS = ("status", "ready_on", "deleted_at")
 
 
-def _changes(new, old) -> list:
-    delta = new.diff_against(old, excluded_fields=list(_HIDDEN))
-    changes = [change for change in delta.changes if change.field not in _HIDDEN]
+def _m2m_sets(records) -> dict:
+    """{(field, history_id): set of target ids} for all ``records`` in one
+    query per many-to-many field (simple-history's diff asks per record)."""
+    sets = {}
+    for field, (_model, key) in _M2M_TARGETS.items():
+        through = getattr(records[0], field).model
+        for history_id, target in through.objects.filter(history__in=records).values_list("history_id", key):
+            sets.setdefault((field, history_id), set()).add(target)
+    return sets
+
+
+def _changes(new, old, m2m_sets: dict | None = None) -> list:
+    if m2m_sets is None:
+        delta = new.diff_against(old, excluded_fields=list(_HIDDEN))
+        changes = [change for change in delta.changes if change.field not in _HIDDEN]
+    else:
+        delta = new.diff_against(old, excluded_fields=[*_HIDDEN, *_M2M_TARGETS])
+        changes = [change for change in delta.changes if change.field not in _HIDDEN]
+        for field, (_model, key) in _M2M_TARGETS.items():
+            before = m2m_sets.get((field, old.pk), set())
+            after = m2m_sets.get((field, new.pk), set())
+            if before != after:
+                changes.append(ModelChange(field, [{key: pk} for pk in sorted(before)],
+                                           [{key: pk} for pk in sorted(after)]))
     for name in _SERVICE_FIELDS:
         before, after = getattr(old, name), getattr(new, name)
         if before != after:
@@ -79,8 +100,8 @@ def _resolve_names(changes) -> dict:
     return names
 
 
-def _rows(changes) -> list[dict]:
-    names = _resolve_names(changes)
+def _rows(changes, names: dict | None = None) -> list[dict]:
+    names = _resolve_names(changes) if names is None else names
     return [
         {"field": _label(c.field), "old": _display(c.field, c.old, names), "new": _display(c.field, c.new, names)}
         for c in changes
@@ -89,19 +110,29 @@ def _rows(changes) -> list[dict]:
 
 def history_entries(project: CooperativeProject) -> list[dict]:
     """Newest first: who changed what, and when (the latest HISTORY_LIMIT changes)."""
-    records = list(project.history.select_related("history_user").order_by("-history_date", "-history_id")
-                   [: HISTORY_LIMIT + 1])
+    fetched = project.history.select_related("history_user").order_by("-history_date", "-history_id")
+    # simple-history writes several records for one change (the save, then each
+    # many-to-many step, via an empty set); one change is one version, and its
+    # last record holds the result.
+    records, seen = [], set()
+    for record in fetched[: (HISTORY_LIMIT + 1) * 4]:
+        if record.version not in seen:
+            seen.add(record.version)
+            records.append(record)
+    records = records[: HISTORY_LIMIT + 1]
+    m2m_sets = _m2m_sets(records) if records else {}
+    pairs = [(newer, older, _changes(newer, older, m2m_sets) if older else None)
+             for newer, older in zip(records, records[1:] + [None], strict=True)]
+    names = _resolve_names([c for *_pair, changes in pairs for c in changes or []])  # one query per model
     entries = []
-    for newer, older in zip(records, records[1:] + [None], strict=True):
+    for newer, older, changes in pairs:
         if older is None:
             if len(records) <= HISTORY_LIMIT:
                 entries.append({"when": newer.history_date, "who": newer.history_user, "created": True,
                                 "changes": [], "reason": newer.history_change_reason})
-            continue
-        rows = _rows(_changes(newer, older))
-        if rows:
+        elif changes:
             entries.append({"when": newer.history_date, "who": newer.history_user, "created": False,
-                            "changes": rows, "reason": newer.history_change_reason})
+                            "changes": _rows(changes, names), "reason": newer.history_change_reason})
     return entries
 
 

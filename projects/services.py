@@ -69,6 +69,19 @@ def _held_from(project: CooperativeProject) -> str | None:
     return step.from_status if step else None
 
 
+def _last_left_ready(project: CooperativeProject):
+    """The day (framework time zone) the project last left ``ready`` for
+    anything but ``presented``; None if it never did."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    step = (
+        project.transitions.filter(from_status=S.READY).exclude(to_status=S.PRESENTED).order_by("-at", "-id").first()
+    )
+    return step.at.astimezone(ZoneInfo(settings.RCF_TIME_ZONE)).date() if step else None
+
+
 def allowed_transitions(*, project: CooperativeProject) -> list[str]:
     """The statuses the project may move to next, in lifecycle order."""
     targets = set(_STEPS[project.status])
@@ -143,6 +156,7 @@ def project_transition(
         raise ValidationError({"ready_on": [_("A ready date can only be given when the project becomes ready.")]})
 
     if priority is not None:
+        _check_priority_permission(by, project.priority, int(priority))
         if not (1 <= int(priority) <= 5):
             raise ValidationError({"priority": [_("Priority must be between 1 (highest) and 5.")]})
         project.priority = int(priority)
@@ -155,6 +169,12 @@ def project_transition(
             ready_on = today
         elif ready_on > today:
             errors["ready_on"] = [_("The ready date cannot be in the future.")]
+        else:
+            left = _last_left_ready(project)
+            if left is not None and ready_on < left:
+                # ready_on means "ready from then on": not before it last stopped being ready.
+                errors["ready_on"] = [_("The ready date cannot be before %(date)s, when the project last left "
+                                        "“Ready”.") % {"date": left.isoformat()}]
         if errors:
             raise ValidationError(errors)
         project.ready_on = ready_on
@@ -183,6 +203,9 @@ def project_transition(
 
 def _validate_and_save(project: CooperativeProject, m2m: dict[str, Iterable], by) -> None:
     project.full_clean(exclude=["status", "ready_on"])
+    if project.status in (S.PRIORITIZED, S.READY) and project.priority is None:
+        # full_clean skips this constraint because it also reads `status`.
+        raise ValidationError({"priority": [_("A prioritised or ready project keeps a priority (1-5).")]})
     not_industry = [o.name for o in m2m.get("industry_partners", []) if o.side != "industry"]
     if not_industry:
         raise ValidationError(

@@ -100,6 +100,15 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    """By the driver's error code, not its message: PostgreSQL's SQLSTATE
+    23505; SQLite's extended codes for UNIQUE and PRIMARY KEY."""
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) == "23505":
+        return True
+    return getattr(cause, "sqlite_errorcode", None) in (2067, 1555)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus the services' exceptions: a Django
     ``ValidationError`` is a 400 with per-field messages, ``VersionConflict``
@@ -118,7 +127,12 @@ def exception_handler(exc, context):
             return response
         exc = PreconditionFailed(str(exc))
     elif isinstance(exc, IntegrityError):
-        exc = Conflict()
+        if _is_unique_violation(exc):
+            exc = Conflict()  # a concurrent request took the same unique value first
+        else:
+            set_rollback()
+            exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
+                _("The change breaks a data rule of the tracker: %(reason)s") % {"reason": exc}]})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, Conflict) and exc.extra:
         response.data = {**response.data, **exc.extra}

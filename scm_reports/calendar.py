@@ -31,7 +31,7 @@ def scm_calendar(*, today: datetime.date) -> bytes:
              "The annual Security Consultative Meeting."),
             ("deadline", row.deadline, f"RCF readiness deadline for the {scm}",
              "Last day a project can become ready to count for this SCM."),
-            ("at-risk", row.deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS),
+            ("at-risk", row.at_risk_from,
              f"RCF: {scm} readiness at risk from today if nothing is ready",
              f"{settings.RCF_AT_RISK_DAYS} days before the readiness deadline."),
         ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
+from projects.filters import filter_by_area, filter_by_year
 from projects.models import CooperativeProject, ProjectStatus, ProjectTransition
 from rcf.models import FOCUS_GROUPS, CountryGroup, PartnerCountry, PriorityArea
 
@@ -44,17 +45,15 @@ class DashboardFilters:
 
 
 def filtered_projects(filters: DashboardFilters, windows) -> QuerySet:
+    """The same filters as the project list (projects.filters), so that every
+    dashboard link to the list shows the same projects."""
     queryset = CooperativeProject.objects.all()
     if filters.side:
         queryset = queryset.filter(lead_side=filters.side)
     if filters.area:
-        queryset = queryset.filter(
-            Q(priority_area=filters.area)
-            | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
-                priorityarea=filters.area).values("cooperativeproject"))
-        )
+        queryset = filter_by_area(queryset, filters.area)
     if filters.year:
-        queryset = annotate_scm_year(queryset, windows).filter(Q(target_year=filters.year) | Q(scm_year=filters.year))
+        queryset = filter_by_year(annotate_scm_year(queryset, windows), filters.year)
     return queryset
 
 

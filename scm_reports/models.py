@@ -129,6 +129,9 @@ class ReadinessNotice(models.Model):
     )
     email = models.EmailField()
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Set when the mail server refused this address for good: the notice is
+    # settled (no retry would help) and the refusal is kept for the record.
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-sent_at"]

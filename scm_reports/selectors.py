@@ -52,6 +52,13 @@ class YearReadiness:
     counting_project_ids: list[int] = field(default_factory=list)
 
     @property
+    def at_risk_from(self) -> datetime.date | None:
+        """The first day the year is at risk if nothing is ready by then."""
+        if self.deadline is None:
+            return None
+        return self.deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS)
+
+    @property
     def state_label(self) -> str:
         return str(STATE_LABELS[self.state])
 
@@ -142,7 +149,7 @@ def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
         return ReadinessState.COVERED
     if today > deadline:
         return ReadinessState.MISSED
-    if (deadline - today).days <= settings.RCF_AT_RISK_DAYS:
+    if today >= deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS):  # YearReadiness.at_risk_from
         return ReadinessState.AT_RISK
     return ReadinessState.PENDING
 

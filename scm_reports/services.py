@@ -1,10 +1,15 @@
 """Writes that span the whole project: roles, demo logins and sample data."""
 
+import logging
+import smtplib
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
 from .roles import ROLES, _codenames_for_role
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -300,6 +305,7 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
         return 0
     subject, body = _notice_message(flag, today=today)
     sent = 0
+    failure = None
     already = set(flag.notices.values_list("point_of_contact_id", flat=True))
     for poc in readiness_notice_recipients():
         if poc.pk in already:
@@ -310,7 +316,19 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
                 send_mail(subject, body, None, [poc.email])
         except IntegrityError:
             continue  # another worker has just sent this one
+        except smtplib.SMTPRecipientsRefused as exc:
+            # This address is refused for good: settle it, and go on with the others.
+            logger.warning("Readiness notice to %s refused: %s", poc.email, exc)
+            ReadinessNotice.objects.get_or_create(flag=flag, point_of_contact=poc,
+                                                  defaults={"email": poc.email, "error": str(exc)})
+            continue
+        except (smtplib.SMTPException, OSError) as exc:
+            # The mail server is failing: try the others, then let Celery retry the rest.
+            failure = failure or exc
+            continue
         sent += 1
+    if failure is not None:
+        raise failure
     ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent
 

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -75,19 +75,19 @@ class CycleFormView(StaffView):
         return render(request, "scm_reports/cycle_form.html", {"form": form, "cycle": cycle}, status=400)
 
 
-def _dashboard_filters(request, areas) -> tuple[DashboardFilters, dict]:
-    """Read the dashboard's filters from the query string; anything unknown is
+def _dashboard_filters(params, areas) -> tuple[DashboardFilters, dict]:
+    """Read the dashboard's filters from query parameters; anything unknown is
     dropped with a message rather than failing the page."""
     errors = {}
-    side = request.GET.get("side") or None
+    side = params.get("side") or None
     if side and side not in LeadSide.values:
         errors["side"] = side
         side = None
-    area_code = request.GET.get("area") or None
+    area_code = params.get("area") or None
     area = next((a for a in areas if a.code == area_code), None)
     if area_code and area is None:
         errors["area"] = area_code
-    year = request.GET.get("year") or None
+    year = params.get("year") or None
     if year is not None:
         try:
             year = int(year)
@@ -103,7 +103,7 @@ class DashboardView(StaffView):
 
     def get(self, request):
         areas = list(PriorityArea.objects.all())
-        filters, errors = _dashboard_filters(request, areas)
+        filters, errors = _dashboard_filters(request.GET, areas)
         for name, value in errors.items():
             messages.warning(request, _("Ignored the unknown %(filter)s filter “%(value)s”.") % {
                 "filter": name, "value": value})
@@ -148,7 +148,8 @@ class PipelinePriorityView(StaffView):
         except ValidationError as exc:
             error = " ".join(exc.messages)
         areas = list(PriorityArea.objects.all())
-        filters, _errors = _dashboard_filters(request, areas)
+        # The dashboard's own filters travel with the form (field `query`).
+        filters, _errors = _dashboard_filters(QueryDict(request.POST.get("query", "")), areas)
         today = framework_today()
         board_pipeline = pipeline(filtered_projects(filters, scm_windows()), today)
         status = 200 if error is None else 400

@@ -75,3 +75,27 @@ def test_admin_create_then_delete_is_a_soft_delete(client, superuser):
     assert response.status_code == 302
     assert not CooperativeProject.objects.filter(pk=project.pk).exists()
     assert CooperativeProject.all_objects.get(pk=project.pk).deleted_at is not None
+
+
+def test_admin_refuses_what_the_services_refuse(client, superuser, make_project, us_lead_poc, lead):
+    from projects.services import project_soft_delete
+
+    client.force_login(superuser)
+    # An organisation with points of contact cannot be deleted.
+    org = us_lead_poc.organization
+    assert client.get(reverse("admin:contacts_organization_delete", args=[org.pk])).status_code == 403
+    # An external id held by a deleted project is refused on the form, not with a server error.
+    project_soft_delete(project=make_project(external_id="ext-9"), by=lead)
+    response = client.post(reverse("admin:projects_cooperativeproject_add"), {
+        "title": "Again", "priority_area": area().pk, "lead_side": "us", "external_id": "ext-9",
+        "transitions-TOTAL_FORMS": "0", "transitions-INITIAL_FORMS": "0"})
+    assert response.status_code == 200
+    assert "external id already exists" in str(response.context["adminform"].form.errors["external_id"])
+    # A lead POC cannot switch sides under their projects.
+    response = client.post(reverse("admin:contacts_pointofcontact_change", args=[us_lead_poc.pk]), {
+        "full_name": us_lead_poc.full_name, "organization": us_lead_poc.organization_id, "side": "rok",
+        "email": us_lead_poc.email, "is_lead": "on", "active": "on"})
+    assert response.status_code == 200
+    assert "replace them as lead first" in str(response.context["adminform"].form.errors["side"])
+    us_lead_poc.refresh_from_db()
+    assert us_lead_poc.side == "us"

@@ -26,7 +26,7 @@ def test_a_matrix_cell_leads_to_the_same_projects_in_the_list(live_server, page,
     shot(page, "dashboard")
 
     page.get_by_test_id("cell-maritime-security-under_review").click()
-    expect(page).to_have_url(re.compile(r"/projects/\?priority_area=maritime-security&status=under_review"))
+    expect(page).to_have_url(re.compile(r"/projects/\?primary_area=maritime-security&status=under_review"))
     expect(page.get_by_test_id("result-count")).to_have_text("2 projects")
     rows = page.locator("#results tbody tr")
     expect(rows).to_have_count(2)

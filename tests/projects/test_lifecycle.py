@@ -170,3 +170,32 @@ def test_a_ready_project_cannot_lose_its_lead_poc_by_an_edit(make_project, advan
         project_update(project=project, by=lead, us_lead_poc=None)
     assert "us_lead_poc" in refused.value.message_dict
     assert CooperativeProject.objects.get(pk=project.pk).us_lead_poc_id is not None
+
+
+def test_an_editor_cannot_set_priority_through_a_step_they_may_take(make_project, editor):
+    project = make_project()
+    with pytest.raises(PermissionDenied):
+        project_transition(project=project, to=S.UNDER_REVIEW, by=editor, priority=1)
+    project.refresh_from_db()
+    assert (project.status, project.priority) == (S.CONCEPT, None)
+
+
+def test_a_prioritised_project_cannot_lose_its_priority(make_project, advance, lead):
+    project = advance(make_project(), S.UNDER_REVIEW, S.PRIORITIZED)
+    with pytest.raises(ValidationError) as refused:
+        project_update(project=project, by=lead, priority=None)
+    assert "priority" in refused.value.message_dict
+    assert CooperativeProject.objects.get(pk=project.pk).priority == 3
+
+
+def test_a_backfilled_ready_date_cannot_reach_back_before_the_project_last_left_ready(make_project, advance, lead):
+    project = advance(make_project(), S.UNDER_REVIEW, S.PRIORITIZED, S.READY, today=TODAY)
+    project = project_transition(project=project, to=S.PRIORITIZED, by=lead, today=TODAY)  # pulled back
+    left_on = project.transitions.first().at.astimezone(datetime.UTC).date()
+    with pytest.raises(ValidationError) as refused:
+        project_transition(project=project, to=S.READY, by=lead, ready_on=datetime.date(2025, 6, 1),
+                           today=left_on + datetime.timedelta(days=30))
+    assert "last left" in refused.value.message_dict["ready_on"][0]
+    project = project_transition(project=project, to=S.READY, by=lead, ready_on=left_on + datetime.timedelta(days=2),
+                                 today=left_on + datetime.timedelta(days=30))
+    assert project.ready_on == left_on + datetime.timedelta(days=2)

@@ -83,10 +83,26 @@ def test_area_status_matrix_matches_an_independent_count(client, viewer, data):
     assert matrix["total"] == CooperativeProject.objects.count() == 6  # the deleted one is not there
 
 
-def test_matrix_cells_link_to_the_list_filtered_the_same_way(client, viewer, data):
+def test_matrix_cells_link_to_the_list_filtered_the_same_way(client, viewer, data, make_project, advance):
+    # Touches maritime security only as another area: not in the maritime row of the matrix,
+    # so not behind that cell's link either.
+    advance(make_project(title="Cyber, also maritime", priority_area=area("technical-cooperation"),
+                         additional_areas=[area("maritime-security")]),
+            "under_review", "prioritized", "ready", ready_on=D(2026, 1, 5), today=TODAY)
+    board = _get(client, viewer).context["board"]
+    maritime = next(r for r in board.matrix["rows"] if r["area"].code == "maritime-security")
+    assert next(c["count"] for c in maritime["cells"] if c["status"] == "ready") == 1
     html = _get(client, viewer).content.decode()
-    assert 'href="/projects/?priority_area=maritime-security&amp;status=ready"' in html
-    response = _get(client, viewer, "/projects/", priority_area="maritime-security", status="ready")
+    link = "/projects/?primary_area=maritime-security&amp;status=ready"
+    assert f'href="{link}"' in html
+    response = _get(client, viewer, "/projects/", primary_area="maritime-security", status="ready")
+    assert [p.title for p in response.context["projects"]] == ["Deadline day"]
+    # With the dashboard's own filters, the link carries them too.
+    html = _get(client, viewer, side="joint", year="2025").content.decode()
+    assert 'href="/projects/?primary_area=maritime-security&amp;status=ready&amp;lead_side=joint&amp;year=2025"' \
+        in html
+    response = _get(client, viewer, "/projects/", primary_area="maritime-security", status="ready",
+                    lead_side="joint", year="2025")
     assert [p.title for p in response.context["projects"]] == ["Deadline day"]
 
 
@@ -102,7 +118,7 @@ def test_partner_coverage_counts_active_projects_and_lists_the_uncovered_first(c
     expected = Counter(c.iso2 for p in active for c in p.partner_countries.all())
     got = {c.iso2: c.active_projects for group in coverage for c in group["countries"]}
     focus = PartnerCountry.objects.filter(group__in=["asean", "pacific_islands"])
-    assert got == {c.iso2: expected.get(c.iso2, 0) for c in focus}
+    assert got == {c.iso2: expected.get(c.iso2, 0) for c in focus if c.is_member_on(TODAY)}
     assert got["WS"] == 0 and got["KH"] == 0  # withdrawn and deleted projects do not count
     asean = next(g for g in coverage if g["group"] == "asean")
     assert asean["countries"][0].active_projects == 0  # the uncovered stand out, first
@@ -190,3 +206,12 @@ def test_a_title_with_a_script_is_escaped_on_the_dashboard_and_report(client, vi
 def test_project_status_labels_cover_every_status(client, viewer, data):
     matrix = _get(client, viewer).context["board"].matrix
     assert [s.value for s in matrix["statuses"]] == ProjectStatus.values
+
+
+def test_reranking_in_place_keeps_the_dashboard_filters(client, lead, data, make_project, advance):
+    advance(make_project(title="US-led idea", lead_side="us"), "under_review")
+    client.force_login(lead)
+    prio = data["prio1"]
+    response = client.post(f"/pipeline/{prio.pk}/priority/",
+                           {"priority": "2", "version": prio.version, "query": "side=us"})
+    assert [p.title for p in response.context["pipeline"]["projects"]] == ["US-led idea"]

@@ -211,3 +211,25 @@ def test_two_concurrent_runs_leave_exactly_one_open_flag_per_year_and_kind(scm_2
     assert errors == []
     assert open_flags() == [(2025, "missed"), (2026, "missed"), (2027, "unscheduled")]
     assert ReadinessFlag.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_an_address_refused_for_good_does_not_stop_the_other_notices(lead_pocs, monkeypatch):
+    readiness_flags_sync(today=D(2025, 12, 1))
+    flag = ReadinessFlag.objects.get()
+    from django.core.mail.backends.locmem import EmailBackend
+
+    real_send = EmailBackend.send_messages
+
+    def refusing(self, messages):
+        if messages[0].to == ["us.lead@example.org"]:
+            raise smtplib.SMTPRecipientsRefused({"us.lead@example.org": (550, b"no such user")})
+        return real_send(self, messages)
+
+    monkeypatch.setattr(EmailBackend, "send_messages", refusing)
+    assert readiness_notice_send(flag_id=flag.pk) == 1
+    assert [m.to for m in mail.outbox] == [["rok.lead@example.org"]]
+    refused = ReadinessNotice.objects.get(email="us.lead@example.org")
+    assert "no such user" in refused.error
+    flag.refresh_from_db()
+    assert flag.notified_at is not None  # settled: no endless retries

@@ -233,3 +233,18 @@ def test_switching_to_korean_persists_and_shows_korean_area_names(client, viewer
     assert "해양안보" in page
     page = client.get("/projects/").content.decode()  # the choice persists (cookie)
     assert '<html lang="ko">' in page
+
+
+def test_the_detail_page_query_count_does_not_grow_with_the_history(client, viewer, lead, make_project,
+                                                                      django_assert_max_num_queries):
+    from projects.services import project_update
+
+    project = make_project()
+    client.force_login(viewer)
+    client.get(f"/projects/{project.pk}/")
+    for i in range(30):
+        project = project_update(project=project, by=lead, title=f"Title {i}",
+                                 partner_countries=["PH"] if i % 2 else ["VN"])
+    with django_assert_max_num_queries(40):
+        page = client.get(f"/projects/{project.pk}/").content.decode()
+    assert "Partner countries: <del>Philippines</del> → <ins>Viet Nam</ins>" in page
