@@ -111,7 +111,9 @@ def _windows(cycles: list[SCMCycle]) -> dict[int, tuple[datetime.date, datetime.
     return windows
 
 
-def annotate_scm_year(queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None):
+def annotate_scm_year(
+    queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None, *, guarded: bool = True
+):
     """Annotate a project queryset with ``scm_year``: the SCM year each project
     counts for, NULL when it counts for none. Windows are consecutive, so "the
     first deadline on or after ready_on" is the year: one CASE expression."""
@@ -120,7 +122,9 @@ def annotate_scm_year(queryset, windows: dict[int, tuple[datetime.date, datetime
     if not windows:
         return queryset.annotate(scm_year=Value(None, output_field=IntegerField()))
     first = min(start for start, _ in windows.values())
-    whens = [When(deleted_at__isnull=False, then=Value(None)), When(ready_on__lt=first, then=Value(None))]
+    # Unguarded when the caller already keeps only live projects inside the windows (projects_counting).
+    whens = [When(deleted_at__isnull=False, then=Value(None)), When(ready_on__lt=first, then=Value(None))] \
+        if guarded else []
     whens += [When(ready_on__lte=end, then=Value(year)) for year, (_, end) in sorted(windows.items())]
     return queryset.annotate(scm_year=Case(*whens, default=Value(None), output_field=IntegerField()))
 
@@ -135,7 +139,7 @@ def projects_counting(queryset, windows: dict[int, tuple[datetime.date, datetime
     first = min(start for start, _ in windows.values())
     last = max(end for _, end in windows.values())
     return annotate_scm_year(
-        queryset.filter(deleted_at__isnull=True, ready_on__gte=first, ready_on__lte=last), windows
+        queryset.filter(deleted_at__isnull=True, ready_on__gte=first, ready_on__lte=last), windows, guarded=False
     )
 
 
