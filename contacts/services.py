@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from rcf.services import restore, soft_delete, split_fields, tracked_create, tracked_update
+from rcf.services import resolve_codes, restore, soft_delete, split_fields, tracked_create, tracked_update
 
 from .models import Organization, PointOfContact
 
@@ -16,28 +16,17 @@ POC_M2M = ("priority_areas",)
 def _resolve_country(fields: dict) -> None:
     from rcf.models import PartnerCountry
 
-    code = fields.get("country")
-    if isinstance(code, str):
-        country = PartnerCountry.objects.filter(iso2=code.upper()).first()
-        if country is None:
-            raise ValidationError({"country": [_("Unknown country code: %(code)s.") % {"code": code}]})
-        fields["country"] = country
+    if isinstance(fields.get("country"), str):
+        fields["country"] = resolve_codes(PartnerCountry, "iso2", [fields["country"]], "country", _("country code"))[0]
 
 
 def _resolve_areas(m2m: dict) -> None:
     from rcf.models import PriorityArea
 
-    values = m2m.get("priority_areas")
-    if values is None:
-        return
-    codes = [v for v in values if isinstance(v, str)]
-    found = {a.code: a for a in PriorityArea.objects.filter(code__in=codes)}
-    unknown = [c for c in codes if c not in found]
-    if unknown:
-        raise ValidationError(
-            {"priority_areas": [_("Unknown priority area code: %(codes)s.") % {"codes": ", ".join(unknown)}]}
+    if m2m.get("priority_areas") is not None:
+        m2m["priority_areas"] = resolve_codes(
+            PriorityArea, "code", m2m["priority_areas"], "priority_areas", _("priority area code")
         )
-    m2m["priority_areas"] = [found[v] if isinstance(v, str) else v for v in values]
 
 
 def organization_create(*, by=None, **data) -> Organization:

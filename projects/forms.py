@@ -91,10 +91,6 @@ class ProjectForm(forms.ModelForm):
             data.pop("priority", None)
         return data
 
-    def apply_service_errors(self, error) -> None:
-        """Show a service's ValidationError beside the fields it names."""
-        for field, messages in error.message_dict.items():
-            self.add_error(field if field in self.fields else None, messages)
 
 
 class TransitionForm(forms.Form):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from rcf.selectors import framework_today
-from rcf.services import claim_version, restore, soft_delete
+from rcf.services import claim_version, resolve_codes, restore, soft_delete
 
 from .models import (
     FINAL_STATUSES,
@@ -225,29 +225,6 @@ def _validate_and_save(project: CooperativeProject, m2m: dict[str, Iterable], by
         getattr(project, name).set(values)
 
 
-def _resolve(model, key: str, values: Iterable, field: str, label: str) -> list:
-    """Accept model instances or their codes (``iso2``, ``code``): sync clients
-    and forms speak in codes. An unknown code is refused naming the field."""
-    values = list(values)
-    codes = [v for v in values if isinstance(v, str)]
-    found = {}
-    if codes:
-        lookup = {f"{key}__in": [c.upper() if key == "iso2" else c for c in codes]}
-        found = {getattr(o, key): o for o in model.objects.filter(**lookup)}
-    resolved, unknown = [], []
-    for value in values:
-        if isinstance(value, str):
-            obj = found.get(value.upper() if key == "iso2" else value)
-            (resolved if obj else unknown).append(obj or value)
-        else:
-            resolved.append(value)
-    if unknown:
-        raise ValidationError(
-            {field: [_("Unknown %(what)s: %(codes)s.") % {"what": label, "codes": ", ".join(unknown)}]}
-        )
-    return resolved
-
-
 def _split(data: dict[str, Any]) -> tuple[dict, dict]:
     from rcf.models import PartnerCountry, PriorityArea
 
@@ -256,7 +233,7 @@ def _split(data: dict[str, Any]) -> tuple[dict, dict]:
         raise ValidationError({name: [_("This field cannot be set.")] for name in sorted(unknown)})
     fields = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
     if isinstance(fields.get("priority_area"), str):
-        fields["priority_area"] = _resolve(
+        fields["priority_area"] = resolve_codes(
             PriorityArea, "code", [fields["priority_area"]], "priority_area", _("priority area code")
         )[0]
     m2m = {}
@@ -264,9 +241,9 @@ def _split(data: dict[str, Any]) -> tuple[dict, dict]:
         if name not in data:
             continue
         if name in ("partner_countries", "complemented_partners"):
-            m2m[name] = _resolve(PartnerCountry, "iso2", data[name], name, _("country code"))
+            m2m[name] = resolve_codes(PartnerCountry, "iso2", data[name], name, _("country code"))
         elif name == "additional_areas":
-            m2m[name] = _resolve(PriorityArea, "code", data[name], name, _("priority area code"))
+            m2m[name] = resolve_codes(PriorityArea, "code", data[name], name, _("priority area code"))
         else:
             m2m[name] = list(data[name])
     return fields, m2m

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView
+from rcf.views import StaffView, apply_service_errors
 
 from . import selectors, services
 from .filters import ProjectFilter
@@ -91,7 +91,7 @@ class ProjectCreateView(StaffView):
             try:
                 project = services.project_create(by=request.user, **form.service_data())
             except ValidationError as error:
-                form.apply_service_errors(error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("Project “%(title)s” created.") % {"title": project.title})
                 return redirect("projects:detail", pk=project.pk)
@@ -125,7 +125,7 @@ class ProjectUpdateView(StaffView):
                 data["version"] = exc.current.version
                 form.data = data
             except ValidationError as error:
-                form.apply_service_errors(error)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("Project saved."))
                 return redirect("projects:detail", pk=pk)
@@ -204,8 +204,7 @@ class EngagementCreateView(StaffView):
             try:
                 services.engagement_create(by=request.user, project=project, **form.cleaned_data)
             except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                apply_service_errors(form, error)
             else:
                 messages.success(request, _("Engagement logged."))
                 return redirect(reverse("projects:detail", args=[pk]) + "#engagements")

@@ -115,3 +115,26 @@ def split_fields(data: dict, *, editable: tuple[str, ...], m2m: tuple[str, ...] 
         {k: v for k, v in data.items() if k in editable},
         {k: list(v) for k, v in data.items() if k in m2m},
     )
+
+
+def resolve_codes(model, key: str, values, field: str, label: str) -> list:
+    """Accept model instances or their codes (``iso2``, ``code``): sync clients
+    and forms speak in codes. An unknown code is refused naming the field."""
+    values = list(values)
+    codes = [v for v in values if isinstance(v, str)]
+    found = {}
+    if codes:
+        lookup = {f"{key}__in": [c.upper() if key == "iso2" else c for c in codes]}
+        found = {getattr(o, key): o for o in model.objects.filter(**lookup)}
+    resolved, unknown = [], []
+    for value in values:
+        if isinstance(value, str):
+            obj = found.get(value.upper() if key == "iso2" else value)
+            (resolved if obj else unknown).append(obj or value)
+        else:
+            resolved.append(value)
+    if unknown:
+        raise ValidationError(
+            {field: [_("Unknown %(what)s: %(codes)s.") % {"what": label, "codes": ", ".join(unknown)}]}
+        )
+    return resolved

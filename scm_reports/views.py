@@ -8,13 +8,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
 from projects.models import LeadSide
 from rcf.models import PriorityArea
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView
+from rcf.views import StaffView, TrackedFormView
 
 from . import charts, selectors, services
 from .dashboard import DashboardFilters, filtered_projects, pipeline
@@ -35,44 +36,24 @@ class CycleListView(StaffView):
         return render(request, "scm_reports/cycle_list.html", {"cycles": cycles, "unscheduled": unscheduled})
 
 
-class CycleFormView(StaffView):
+class CycleFormView(TrackedFormView):
+    model = SCMCycle
+    form_class = SCMCycleForm
+    template_name = "scm_reports/cycle_form.html"
+    create_service = services.scm_cycle_create
+    update_service = services.scm_cycle_update
+    instance_kwarg = "cycle"
+    title = _lazy("Record an SCM")
+    saved_message = _lazy("SCM cycle saved.")
+
     def get_permission_required(self):
         return ["scm_reports.change_scmcycle" if self.kwargs.get("pk") else "scm_reports.add_scmcycle"]
 
-    def _cycle(self, pk):
-        if pk is None:
-            return None
-        try:
-            return SCMCycle.objects.get(pk=pk)
-        except SCMCycle.DoesNotExist:
-            raise Http404 from None
+    def cancel_url(self, instance):
+        return reverse("scm_reports:cycle_list")
 
-    def get(self, request, pk=None):
-        cycle = self._cycle(pk)
-        return render(request, "scm_reports/cycle_form.html", {"form": SCMCycleForm(instance=cycle), "cycle": cycle})
-
-    def post(self, request, pk=None):
-        cycle = self._cycle(pk)
-        form = SCMCycleForm(request.POST, instance=cycle)
-        if form.is_valid():
-            data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-            try:
-                if cycle is None:
-                    services.scm_cycle_create(by=request.user, **data)
-                else:
-                    services.scm_cycle_update(cycle=SCMCycle.objects.get(pk=pk), by=request.user,
-                                              expected_version=form.cleaned_data.get("version") or cycle.version,
-                                              **data)
-            except VersionConflict:
-                form.add_error(None, _("Someone else changed this SCM cycle after you opened it. Nothing was "
-                                       "saved; reload the page to see their change."))
-            except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                messages.success(request, _("SCM cycle saved."))
-                return redirect(reverse("scm_reports:cycle_list"))
-        return render(request, "scm_reports/cycle_form.html", {"form": form, "cycle": cycle}, status=400)
+    def success_url(self, saved):
+        return reverse("scm_reports:cycle_list")
 
 
 def _dashboard_filters(params, areas) -> tuple[DashboardFilters, dict]:
