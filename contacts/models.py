@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from rcf.models import PartnerCountry, PriorityArea, Side, TrackedModel
+from rcf.validators import no_control_characters as plain_text
+from rcf.validators import no_control_characters_multiline as multiline_text
 
 
 class OrganizationSide(models.TextChoices):
@@ -22,8 +24,8 @@ class Organization(TrackedModel):
     """A ministry, command or agency, a partner government body, or a company
     (industry organisations are the business-to-business connections)."""
 
-    name = models.CharField(_("name"), max_length=200)
-    name_ko = models.CharField(_("Korean name"), max_length=200, blank=True)
+    name = models.CharField(_("name"), max_length=200, validators=[plain_text])
+    name_ko = models.CharField(_("Korean name"), max_length=200, blank=True, validators=[plain_text])
     side = models.CharField(_("side"), max_length=10, choices=OrganizationSide.choices)
     country = models.ForeignKey(
         PartnerCountry,
@@ -34,8 +36,8 @@ class Organization(TrackedModel):
         related_name="organizations",
         help_text=_("For partner governments and foreign industry."),
     )
-    website = models.URLField(_("website"), blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    website = models.URLField(_("website"), blank=True, validators=[plain_text])
+    notes = models.TextField(_("notes"), blank=True, validators=[multiline_text])
 
     history = HistoricalRecords()
 
@@ -65,9 +67,9 @@ class PointOfContact(TrackedModel):
     """A person named by the U.S. or ROK side; lead POCs review opportunities
     and set project priorities."""
 
-    full_name = models.CharField(_("full name"), max_length=200)
-    full_name_ko = models.CharField(_("name in Korean"), max_length=200, blank=True)
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    full_name = models.CharField(_("full name"), max_length=200, validators=[plain_text])
+    full_name_ko = models.CharField(_("name in Korean"), max_length=200, blank=True, validators=[plain_text])
+    title = models.CharField(_("title"), max_length=200, blank=True, validators=[plain_text])
     organization = models.ForeignKey(
         Organization,
         verbose_name=_("organisation"),
@@ -75,8 +77,8 @@ class PointOfContact(TrackedModel):
         related_name="points_of_contact",
     )
     side = models.CharField(_("side"), max_length=3, choices=Side.choices)
-    email = models.EmailField(_("e-mail"), blank=True)
-    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True, validators=[plain_text])
+    phone = models.CharField(_("phone"), max_length=50, blank=True, validators=[plain_text])
     is_lead = models.BooleanField(
         _("lead POC"),
         default=False,

@@ -4,16 +4,21 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Organization, PointOfContact
 from rcf.models import CountryGroup, PartnerCountry, PriorityArea
+from rcf.validators import DATE_MAX, DATE_MIN, date_in_bounds, no_control_characters_multiline
 
 from . import services
 from .models import CooperativeProject, Engagement, ProjectStatus
 
 
 class DateInput(forms.DateInput):
+    """A date picker limited to the dates rcf.validators allows (the server
+    checks them again)."""
+
     input_type = "date"
 
     def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
+        attrs = {"min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat(), **kwargs.pop("attrs", {})}
+        super().__init__(format="%Y-%m-%d", attrs=attrs, **kwargs)
 
 
 class GroupedCountryIterator(ModelChoiceIterator):
@@ -95,8 +100,10 @@ class ProjectForm(forms.ModelForm):
 
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(choices=ProjectStatus.choices, widget=forms.HiddenInput)
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    ready_on = forms.DateField(label=_("Ready on"), required=False, widget=DateInput(),
+    # Not model fields: the model's validators are repeated here (rcf.validators).
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                           validators=[no_control_characters_multiline])
+    ready_on = forms.DateField(label=_("Ready on"), required=False, widget=DateInput(), validators=[date_in_bounds],
                                help_text=_("Leave empty for today; an earlier date backfills."))
     priority = forms.IntegerField(label=_("Priority"), required=False, min_value=1, max_value=5)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

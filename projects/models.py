@@ -10,6 +10,9 @@ from simple_history.models import HistoricalRecords
 
 from contacts.models import Organization, PointOfContact
 from rcf.models import PartnerCountry, PriorityArea, TrackedModel
+from rcf.validators import date_bounds_q, date_in_bounds
+from rcf.validators import no_control_characters as plain_text
+from rcf.validators import no_control_characters_multiline as multiline_text
 
 
 class ProjectStatus(models.TextChoices):
@@ -52,12 +55,13 @@ class Currency(models.TextChoices):
 
 
 class CooperativeProject(TrackedModel):
-    title = models.CharField(_("title"), max_length=300)
-    summary = models.TextField(_("summary"), blank=True)
+    title = models.CharField(_("title"), max_length=300, validators=[plain_text])
+    summary = models.TextField(_("summary"), blank=True, validators=[multiline_text])
     channel = models.CharField(
         _("government channel"),
         max_length=200,
         blank=True,
+        validators=[plain_text],
         help_text=_("The government channel through which the concept was presented."),
     )
     priority_area = models.ForeignKey(
@@ -115,6 +119,7 @@ class CooperativeProject(TrackedModel):
     complementary_efforts = models.TextField(
         _("complementary efforts"),
         blank=True,
+        validators=[multiline_text],
         help_text=_("What like-minded countries are doing in the region that this project complements."),
     )
     complemented_partners = models.ManyToManyField(
@@ -130,7 +135,8 @@ class CooperativeProject(TrackedModel):
         _("currency"), max_length=3, choices=Currency.choices, blank=True
     )
     resources_note = models.TextField(
-        _("resources note"), blank=True, help_text=_("Source of the public sector resources.")
+        _("resources note"), blank=True, help_text=_("Source of the public sector resources."),
+        validators=[multiline_text],
     )
     target_year = models.PositiveSmallIntegerField(
         _("target SCM year"),
@@ -138,14 +144,17 @@ class CooperativeProject(TrackedModel):
         blank=True,
         validators=[MinValueValidator(2024), MaxValueValidator(2100)],
     )
-    ready_on = models.DateField(_("ready on"), null=True, blank=True, editable=False, db_index=True)
-    start_date = models.DateField(_("start date"), null=True, blank=True)
-    end_date = models.DateField(_("end date"), null=True, blank=True)
+    ready_on = models.DateField(
+        _("ready on"), null=True, blank=True, editable=False, db_index=True, validators=[date_in_bounds]
+    )
+    start_date = models.DateField(_("start date"), null=True, blank=True, validators=[date_in_bounds])
+    end_date = models.DateField(_("end date"), null=True, blank=True, validators=[date_in_bounds])
     external_id = models.CharField(
         _("external id"),
         max_length=200,
         blank=True,
         default="",
+        validators=[plain_text],
         help_text=_("Identifier given by a sync client; unique when set."),
     )
     created_by = models.ForeignKey(
@@ -228,6 +237,13 @@ class CooperativeProject(TrackedModel):
                 violation_error_message=_("Give the currency of the resources estimate."),
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="project_version_positive"),
+            # rcf.validators: the years 1950-2100 (a clear message comes from the fields' validators first).
+            models.CheckConstraint(condition=date_bounds_q("start_date", nullable=True),
+                                   name="project_start_date_in_bounds"),
+            models.CheckConstraint(condition=date_bounds_q("end_date", nullable=True),
+                                   name="project_end_date_in_bounds"),
+            models.CheckConstraint(condition=date_bounds_q("ready_on", nullable=True),
+                                   name="project_ready_on_in_bounds"),
         ]
         indexes = [
             models.Index(fields=["status", "priority"]),
@@ -278,14 +294,18 @@ class ProjectTransition(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    note = models.TextField(_("note"), blank=True)
-    ready_on = models.DateField(_("ready on"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[multiline_text])
+    ready_on = models.DateField(_("ready on"), null=True, blank=True, validators=[date_in_bounds])
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = _("lifecycle step")
         verbose_name_plural = _("lifecycle steps")
         indexes = [models.Index(fields=["project", "-at"])]
+        constraints = [
+            models.CheckConstraint(condition=date_bounds_q("ready_on", nullable=True),
+                                   name="transition_ready_on_in_bounds"),
+        ]
 
     def __str__(self):
         return f"{self.project_id}: {self.from_status} → {self.to_status}"
@@ -309,10 +329,10 @@ class Engagement(TrackedModel):
         on_delete=models.PROTECT,
         related_name="engagements",
     )
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[date_in_bounds])
     kind = models.CharField(_("kind"), max_length=20, choices=EngagementKind.choices)
-    summary = models.TextField(_("summary"))
-    location = models.CharField(_("location"), max_length=200, blank=True)
+    summary = models.TextField(_("summary"), validators=[multiline_text])
+    location = models.CharField(_("location"), max_length=200, blank=True, validators=[plain_text])
     participants = models.ManyToManyField(
         PointOfContact, verbose_name=_("participants"), blank=True, related_name="engagements"
     )
@@ -336,7 +356,8 @@ class Engagement(TrackedModel):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=EngagementKind.values), name="engagement_kind_valid"
-            )
+            ),
+            models.CheckConstraint(condition=date_bounds_q("date"), name="engagement_date_in_bounds"),
         ]
 
     def __str__(self):

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from contacts.models import Organization, PointOfContact
 from rcf.models import PartnerCountry, PriorityArea
 from rcf.serializers import ApiModelSerializer, ApiSerializer, CodeField
+from rcf.validators import date_in_bounds, no_control_characters_multiline
 
 from .models import CooperativeProject, Engagement, ProjectStatus
 
@@ -64,9 +65,11 @@ class TransitionSerializer(ApiSerializer):
     """One lifecycle step (``projects.services.project_transition``)."""
 
     to = serializers.ChoiceField(choices=ProjectStatus.choices, help_text=_("The status to move to."))
-    note = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("Why."))
+    # Not model fields: the model's validators are repeated here (rcf.validators).
+    note = serializers.CharField(required=False, allow_blank=True, default="", help_text=_("Why."),
+                                 validators=[no_control_characters_multiline])
     ready_on = serializers.DateField(
-        required=False, allow_null=True, default=None,
+        required=False, allow_null=True, default=None, validators=[date_in_bounds],
         help_text=_("Only when moving to ready: the day it became ready (default today, never in the future)."),
     )
     priority = serializers.IntegerField(

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import PartnerCountry, PriorityArea
+from .models import OutboxMessage, PartnerCountry, PriorityArea
 from .services import restore, soft_delete
 
 
@@ -46,6 +46,18 @@ class TrackedModelAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return self.model.all_objects.all()
 
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history's "revert" (SIMPLE_HISTORY_REVERT_DISABLED only
+        # hides its button) would write an old version over the record, outside
+        # the services and with its version moved back: old versions are read-only.
+        if request.method != "GET":
+            from django.http import HttpResponseRedirect
+
+            self.message_user(request, _("Earlier versions can be viewed but not restored: edit the record "
+                                         "instead."), messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
     def get_list_filter(self, request):
         return (*super().get_list_filter(request), DeletedFilter)
 
@@ -87,18 +99,21 @@ if admin.site.is_registered(TokenProxy):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens of sync clients: listed here, revoked by deleting them. A key is
-    shown once, when the token is added; only its digest is kept."""
+    shown once, when the token is added; only its digest is kept.
+
+    The add form makes a token for the signed-in user only, whoever that is: a
+    token acts as its user, so minting one for someone else would let an
+    administrator act as a lead POC or a superuser through the API.
+    ``manage.py create_api_token USERNAME`` at the server's shell stays for that."""
 
     list_display = ("user", "name", "key_prefix", "read_only", "created_at")
     list_filter = ("read_only",)
     search_fields = ("user__username", "name", "key_prefix")
     list_select_related = ("user",)
-    autocomplete_fields = ("user",)
     readonly_fields = ("key_prefix", "created_at")
 
     def get_fields(self, request, obj=None):
-        return ("user", "name", "read_only") if obj is None else ("user", "name", "read_only", "key_prefix",
-                                                                   "created_at")
+        return ("name", "read_only") if obj is None else ("user", "name", "read_only", "key_prefix", "created_at")
 
     def get_readonly_fields(self, request, obj=None):
         # A token stays with the user it was issued to.
@@ -108,7 +123,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        token, key = ApiToken.issue(user=obj.user, name=obj.name, read_only=obj.read_only)
+        # The user is never taken from the form (it has no such field) nor from the POST.
+        token, key = ApiToken.issue(user=request.user, name=obj.name, read_only=obj.read_only)
         obj.pk = token.pk
         obj.__dict__.update(token.__dict__)
         self.message_user(
@@ -117,3 +133,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
             % {"key": key},
             messages.WARNING,
         )
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Read-only view of the work queued by changes (rcf.outbox), so an operator
+    can see what is waiting, what failed and why. Only the drain writes here."""
+
+    list_display = ("id", "topic", "coalesce_key", "available_at", "attempts", "locked_until", "done_at")
+    list_filter = ("topic", ("done_at", admin.EmptyFieldListFilter))
+    search_fields = ("topic", "coalesce_key", "last_error")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

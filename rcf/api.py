@@ -13,7 +13,8 @@
 * **Incremental sync**: ``GET …/?since=<cursor>`` pages through every change
   and deletion in ``(sync_txid, id)`` order; see ``SyncFeed``.
 * **Errors** are JSON: per-field messages (400), 409 for a duplicate
-  ``external_id``, 410 for a cursor older than the tombstone retention, 412,
+  ``external_id``, 410 for a cursor older than the tombstone retention or
+  of an earlier sync epoch (a restore), 412,
   413, 428, 429 with ``Retry-After``.
 """
 
@@ -24,6 +25,7 @@ import re
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField
@@ -51,6 +53,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from .api_policies import PayloadTooLarge
 from .models import PartnerCountry, PriorityArea
 from .serializers import (
     BulkRepresentation,
@@ -62,6 +65,7 @@ from .serializers import (
     UTCDateTimeField,
 )
 from .services import VersionConflict
+from .sync import sync_state
 
 # --- Errors ----------------------------------------------------------------------------
 
@@ -90,6 +94,15 @@ class CursorExpired(exceptions.APIException):
     default_code = "cursor_expired"
 
 
+class CursorOfAnotherEpoch(CursorExpired):
+    default_detail = _(
+        "This sync cursor was issued before the database was restored or moved to another server: changes "
+        "since then may be missing or undone. Sync in full again (since= with an empty value) and replace the "
+        "local copy."
+    )
+    default_code = "cursor_epoch_changed"
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = _("The request conflicts with the current state of the data; reload and retry.")
@@ -113,8 +126,12 @@ def exception_handler(exc, context):
     """DRF's handler, plus the services' exceptions: a Django
     ``ValidationError`` is a 400 with per-field messages, ``VersionConflict``
     a 412 with the record as it is now, an ``IntegrityError`` (a database
-    constraint that a concurrent request won) a 409."""
-    if isinstance(exc, DjangoValidationError):
+    constraint that a concurrent request won) a 409, Django's
+    ``RequestDataTooBig`` (a body read as a form) the API's 413."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(_("The request body is larger than %(limit)d bytes.")
+                              % {"limit": settings.RCF_API_MAX_BODY_BYTES})
+    elif isinstance(exc, DjangoValidationError):
         detail = as_serializer_error(exc)
         if "__all__" in detail:
             detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop("__all__")
@@ -152,7 +169,11 @@ def etag(version: int) -> str:
 
 def if_match_versions(header: str) -> set[int]:
     """The versions a strong If-Match list names (weak tags never match).
-    Raises 400 for a header that is not a list of entity tags."""
+    Raises 400 for a header that is not a list of entity tags.
+
+    Entity tags compare as opaque strings (RFC 9110 8.8.3.2): only the exact
+    text ``etag()`` sends for a version names it, so ``"03"`` or ``"+3"`` is
+    not version 3."""
     versions, position = set(), 0
     header = header.strip()
     while position < len(header):
@@ -162,7 +183,7 @@ def if_match_versions(header: str) -> set[int]:
                 {"If-Match": [_('Give one or more entity tags from the ETag header, e.g. If-Match: "3".')]}
             )
         weak, value = match.group(1), match.group(2)
-        if not weak and value.isdigit():
+        if not weak and value.isascii() and value.isdigit() and value == str(int(value)):
             versions.add(int(value))
         position = match.end()
     return versions
@@ -187,9 +208,14 @@ class SyncFeed:
     later request. SQLite serialises writers and stamps a write counter in
     commit order, so there every committed row is already safe.
 
-    The cursor is ``[sync_txid, id]`` signed with the issuing time
-    (``django.core.signing``): clients cannot forge one, and one older than
-    ``RCF_SYNC_TOMBSTONE_RETENTION_DAYS`` answers 410 Gone.
+    The stamps are only comparable within one *sync epoch* (``rcf.sync``):
+    a restore into another cluster or database starts a new one, and the
+    horizon is the oldest running transaction plus the epoch's offset.
+
+    The cursor is ``[epoch, sync_txid, id]`` signed with the issuing time
+    (``django.core.signing``): clients cannot forge one; one older than
+    ``RCF_SYNC_TOMBSTONE_RETENTION_DAYS`` or of another epoch answers 410
+    Gone. A cursor of two values (issued before epochs existed) is of epoch 1.
     """
 
     ALLOWED_PARAMETERS = {"since", "page_size", "format"}
@@ -200,10 +226,11 @@ class SyncFeed:
         self.salt = f"rcf.sync-cursor.{model._meta.label_lower}"
         self.has_external_id = any(f.name == "external_id" for f in model._meta.concrete_fields)
 
-    def encode(self, position: tuple[int, int]) -> str:
-        return signing.dumps([int(position[0]), int(position[1])], salt=self.salt)
+    def encode(self, epoch: int, position: tuple[int, int]) -> str:
+        return signing.dumps([int(epoch), int(position[0]), int(position[1])], salt=self.salt)
 
-    def decode(self, token: str) -> tuple[int, int]:
+    def decode(self, token: str, epoch: int) -> tuple[int, int]:
+        """The position a cursor names, in the current ``epoch``."""
         if token == "":
             return (0, 0)  # the beginning: a full sync (every stamped row has sync_txid > 0)
         max_age = settings.RCF_SYNC_TOMBSTONE_RETENTION_DAYS * 24 * 3600
@@ -213,14 +240,18 @@ class SyncFeed:
             raise CursorExpired() from None
         except signing.BadSignature:
             value = None
-        if not (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)):
+        if isinstance(value, list) and len(value) == 2:
+            value = [1, *value]  # issued before sync epochs existed: the first epoch
+        if not (isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value)):
             raise exceptions.ValidationError(
                 {"since": [_("Not a cursor of this resource. Send the cursor of a previous answer, or an empty "
                              "value to sync in full.")]}
             )
-        return value[0], value[1]
+        if value[0] != epoch:
+            raise CursorOfAnotherEpoch()
+        return value[1], value[2]
 
-    def _page(self, after: tuple[int, int], limit: int) -> list[tuple]:
+    def _page(self, after: tuple[int, int], limit: int, horizon_offset: int | None) -> list[tuple]:
         # A row-value comparison, so the database walks the (sync_txid, id)
         # index from the cursor on; the equivalent OR of two conditions
         # rescans every row sharing the cursor's sync_txid (a bulk write
@@ -231,9 +262,9 @@ class SyncFeed:
             f"({table}.sync_txid, {table}.id) > (%s, %s)", after, output_field=BooleanField()
         )
         queryset = self.model.all_objects.filter(after_cursor)  # deleted rows too: they are the tombstones
-        if connection.vendor == "postgresql":
+        if horizon_offset is not None:
             queryset = queryset.filter(
-                sync_txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+                sync_txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint + %s", [horizon_offset])
             )
         extra = ["sync_txid", "deleted_at"] + (["external_id"] if self.has_external_id else [])
         rows = self.representation.values(queryset.order_by("sync_txid", "id"), *extra)
@@ -246,11 +277,12 @@ class SyncFeed:
                 {name: [_("Not allowed with since=: the sync feed is never filtered (a filtered feed could not "
                           "report records leaving the filter).")] for name in unexpected}
             )
-        after = self.decode(request.query_params["since"])
+        state = sync_state(connection)  # in this request's snapshot, like the page
+        after = self.decode(request.query_params["since"], state.epoch)
         limit = settings.RCF_SYNC_PAGE_SIZE
         if request.query_params.get("page_size", "").isdigit():
             limit = max(1, min(int(request.query_params["page_size"]), settings.RCF_API_MAX_PAGE_SIZE))
-        rows = self._page(after, limit)
+        rows = self._page(after, limit, state.horizon_offset)
         more = len(rows) > limit
         rows = rows[:limit]
 
@@ -271,7 +303,7 @@ class SyncFeed:
                     "deleted_at": stamp(row[deleted_at]),
                 })
         position = (rows[-1][txid_at], rows[-1][id_at]) if rows else after
-        cursor = self.encode(position)
+        cursor = self.encode(state.epoch, position)
         next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
         return Response({"results": results, "next": next_url, "cursor": cursor})
 
@@ -517,7 +549,8 @@ _ERRORS = {
     403: (ErrorSerializer, _("The role or a read-only token does not allow this.")),
     404: (ErrorSerializer, _("No such record (deleted records are only in the sync feed).")),
     409: (ConflictSerializer, _("A record with this external_id already exists: `id` and `location` name it.")),
-    410: (ErrorSerializer, _("The cursor is older than the tombstone retention: sync in full again.")),
+    410: (ErrorSerializer, _("The cursor is older than the tombstone retention, or of an earlier sync epoch (the "
+                             "database was restored since): sync in full again.")),
     413: (ErrorSerializer, _("The request body is too large.")),
     415: (ErrorSerializer, _("The body is not JSON.")),
     428: (ErrorSerializer, _("If-Match is missing.")),

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import io
 import logging
+import math
+import re
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 from rest_framework import exceptions, pagination, parsers, permissions, status, throttling
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.settings import api_settings
 
+from . import ratelimit
 from .models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -34,10 +38,26 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+# Only where a string can start, end or escape: the nesting scan skips string contents whole.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+# Text PostgreSQL cannot store (NUL) or UTF-8 cannot encode (a surrogate without its pair); in
+# JSON both arrive only as \u escapes, so the body's bytes look harmless.
+_UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
 class LimitedJSONParser(parsers.JSONParser):
     """JSON bodies up to ``RCF_API_MAX_BODY_BYTES`` (413 beyond). Django's
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` does not apply here: DRF reads the stream
-    itself. The limit holds also when no Content-Length is sent."""
+    itself. The limit holds also when no Content-Length is sent.
+
+    Also refused, with 400: arrays and objects nested deeper than
+    ``max_depth`` (Python's json module recurses once per level and fails
+    with a RecursionError near 1,000 levels, a 500 from a 2 KB body; no
+    record of the tracker is more than a few levels deep), and a NUL or an
+    unpaired surrogate in any key or string, which no text column can hold."""
+
+    max_depth = 32
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.RCF_API_MAX_BODY_BYTES
@@ -48,17 +68,116 @@ class LimitedJSONParser(parsers.JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge(_("The request body is larger than %(limit)d bytes.") % {"limit": limit})
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = body.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            message = _("The JSON body is not valid %(encoding)s text.") % {"encoding": encoding}
+            raise exceptions.ParseError(message) from exc
+        if self._too_deep(text):
+            raise exceptions.ParseError(
+                _("The JSON body is nested more than %(depth)d levels deep.") % {"depth": self.max_depth}
+            )
+        data = super().parse(io.BytesIO(body), media_type, parser_context)
+        self._refuse_unstorable_text(data)
+        return data
+
+    def _too_deep(self, text: str) -> bool:
+        depth = 0
+        for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+            if bracket.group() in "[{":
+                depth += 1
+                if depth > self.max_depth:
+                    return True
+            else:
+                depth -= 1
+        return False
+
+    @staticmethod
+    def _refuse_unstorable_text(data) -> None:
+        pending = [("", data)]
+        while pending:
+            where, value = pending.pop()
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    pending.append((f"{where}.{key}" if where else str(key), key))
+                    pending.append((f"{where}.{key}" if where else str(key), item))
+            elif isinstance(value, list):
+                pending.extend((f"{where}[{index}]", item) for index, item in enumerate(value))
+            elif isinstance(value, str) and _UNSTORABLE_CHARACTER.search(value):
+                # The place is named with the character escaped: the answer must not carry it either.
+                where = _UNSTORABLE_CHARACTER.sub(lambda match: f"\\u{ord(match.group()):04x}", where)
+                raise exceptions.ParseError(
+                    _("The JSON body holds a NUL character or an unpaired surrogate (\\u0000, \\ud800-\\udfff) "
+                      "in %(where)s; no text field can store that character.") % {"where": where or _("the body")}
+                )
 
 
 # --- Authentication, permissions, throttles --------------------------------------------------
 
 
+def client_address(request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or with ``NUM_PROXIES`` trusted
+    proxies in front, the address the outermost of them saw (from the right of
+    ``X-Forwarded-For``). DRF's default (no ``NUM_PROXIES``) takes the whole
+    header, which any client can write: it could pick a fresh address per
+    request and never be throttled."""
+    remote = request.META.get("REMOTE_ADDR") or ""
+    proxies = api_settings.NUM_PROXIES or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies and forwarded:
+        addresses = [address.strip() for address in forwarded.split(",")]
+        return addresses[-min(proxies, len(addresses))] or remote
+    return remote
+
+
+class BadTokenGuard:
+    """Counts failed token attempts per client address; after
+    ``RCF_API_BAD_TOKEN_RATE`` (e.g. ``30/hour``) every further token attempt
+    from that address answers 429 until the window ends, whether its key is
+    right or not - else a guesser would still learn which key works."""
+
+    def __init__(self, request):
+        self.key = f"throttle_bad_token_{client_address(request)}"
+        # DRF's rate parser ("30/hour" -> 30, 3600) uses no state of its throttle.
+        self.limit, self.duration = throttling.SimpleRateThrottle.parse_rate(None, settings.RCF_API_BAD_TOKEN_RATE)
+
+    def refuse_if_blocked(self):
+        try:
+            failures, seconds_left = ratelimit.peek(self.key)
+        except (RedisError, OSError) as exc:
+            logger.warning("API bad-token throttle skipped: the cache is unreachable (%s).", exc)
+            return
+        if failures >= self.limit:
+            raise exceptions.Throttled(
+                wait=max(seconds_left, 1), detail=str(_("Too many invalid API tokens from this address."))
+            )
+
+    def count_failure(self):
+        try:
+            ratelimit.hit(self.key, duration=self.duration)
+        except (RedisError, OSError) as exc:
+            logger.warning("API bad-token throttle skipped: the cache is unreachable (%s).", exc)
+
+
 class ApiTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>`` with an ``rcf.ApiToken``; ``request.auth``
-    is the token, so permissions can see whether it is read-only."""
+    is the token, so permissions can see whether it is read-only. Wrong keys
+    are throttled per client address (``BadTokenGuard``)."""
 
     model = ApiToken
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None  # not a token request: the next authentication class decides
+        guard = BadTokenGuard(request)
+        guard.refuse_if_blocked()
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            guard.count_failure()
+            raise
 
     def authenticate_credentials(self, key):
         token = ApiToken.objects.select_related("user").filter(key_digest=ApiToken.digest(key)).first()
@@ -85,8 +204,14 @@ class RolePermission(permissions.BasePermission):
         return user.has_perms(required)
 
 
-class _RateFromSettings:
-    """Read the rate when the throttle is made, not when DRF was imported, so
+class _AtomicRateThrottle:
+    """DRF's rate throttles, counted atomically (``rcf.ratelimit``): a fixed
+    window from the client's first request, so concurrent requests are
+    limited exactly like sequential ones. The key is DRF's
+    (``throttle_<scope>_<ident>``); anonymous clients are told apart by
+    ``client_address``.
+
+    The rate is read when the throttle is made, not when DRF was imported, so
     a change of ``REST_FRAMEWORK`` (an override in a test) applies.
 
     The counts live in the cache (Redis). If Redis is down the request is let
@@ -94,13 +219,23 @@ class _RateFromSettings:
     it for a while must not take the API down with it."""
 
     def allow_request(self, request, view):
-        from redis.exceptions import RedisError
-
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
         try:
-            return super().allow_request(request, view)
+            hits, self.seconds_left = ratelimit.hit(key, duration=self.duration)
         except (RedisError, OSError) as exc:
             logger.warning("API throttle skipped: the cache is unreachable (%s).", exc)
             return True
+        return hits <= self.num_requests
+
+    def wait(self):
+        return max(math.ceil(self.seconds_left), 1)
+
+    def get_ident(self, request):
+        return client_address(request)
 
     def get_rate(self):
         rates = api_settings.DEFAULT_THROTTLE_RATES or {}
@@ -109,11 +244,11 @@ class _RateFromSettings:
         return rates[self.scope]
 
 
-class UserRateThrottle(_RateFromSettings, throttling.UserRateThrottle):
+class UserRateThrottle(_AtomicRateThrottle, throttling.UserRateThrottle):
     pass
 
 
-class AnonRateThrottle(_RateFromSettings, throttling.AnonRateThrottle):
+class AnonRateThrottle(_AtomicRateThrottle, throttling.AnonRateThrottle):
     pass
 
 

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class RcfConfig(AppConfig):
     name = "rcf"
     verbose_name = _("Framework")
+
+    def ready(self):
+        from . import (
+            accounts,  # noqa: F401  (connects the two-factor check to every sign-in)
+            fixture_loading,  # noqa: F401  (loaddata writes no history of its own)
+        )

@@ -11,13 +11,31 @@ app = Celery("rcf")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def _outbox_drain_seconds() -> float:
+    from django.conf import settings
+
+    return float(settings.RCF_OUTBOX_DRAIN_SECONDS)
+
+
 app.conf.beat_schedule = {
     # The framework's goal: a project ready before every SCM. Checked daily at
     # 06:00 Seoul time (CELERY_TIMEZONE), before the working day of the ROK
     # side and at the end of the U.S. side's, so a new flag and its e-mails
-    # are there when either side starts work.
+    # are there when either side starts work. It is also the daily catch-up:
+    # whatever a change asked for and was somehow not done, this run redoes.
     "flag-unready-years-daily": {
         "task": "scm_reports.tasks.flag_unready_years",
         "schedule": crontab(hour=6, minute=0),
+    },
+    # Web requests never talk to the broker: they record the work in the
+    # outbox table, and this drains it (rcf.outbox). Every few seconds, so a
+    # change's re-check lands soon; it also takes over rows whose worker died
+    # (their lease ran out). A drain not started within a few intervals (no
+    # worker free) is dropped: the next one does the same work.
+    "outbox-drain": {
+        "task": "rcf.tasks.outbox_drain",
+        "schedule": _outbox_drain_seconds(),
+        "options": {"expires": 3 * _outbox_drain_seconds()},
     },
 }

@@ -1,9 +1,15 @@
-"""Spreadsheet exports shared by the project list and the SCM report."""
+"""Spreadsheet exports shared by the project list and the SCM report.
+
+Every cell goes out through ``rcf.validators.printable``: a control
+character stored before text was validated (issue 9) would otherwise make
+openpyxl refuse the whole workbook, for everyone."""
 
 import csv
 import io
 
 from django.http import HttpResponse
+
+from .validators import printable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A cell starting with one of these is a formula to Excel and LibreOffice:
@@ -12,6 +18,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value):
+    value = printable(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -20,7 +27,7 @@ def spreadsheet_safe(value):
 def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow([spreadsheet_safe(v) for v in header])
     for row in rows:
         writer.writerow([spreadsheet_safe(v) for v in row])
     # A BOM so Excel opens UTF-8 (Korean names) correctly.
@@ -38,8 +45,8 @@ def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
-        sheet.append(header)
+        sheet = workbook.create_sheet(title=printable(str(title))[:31])
+        sheet.append([spreadsheet_safe(v) for v in header])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:

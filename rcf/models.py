@@ -60,6 +60,33 @@ class TrackedModel(models.Model):
         return self.deleted_at is not None
 
 
+class SyncEpoch(models.Model):
+    """One row: which database the ``sync_txid`` stamps belong to (see
+    ``rcf.sync``). When the database turns up in another PostgreSQL cluster
+    or as another database (a restore), the epoch number grows, sync cursors
+    of the earlier epoch answer 410, and ``txid_offset`` keeps new stamps
+    above every restored one. Maintained by the database's own functions;
+    never edited by hand."""
+
+    epoch = models.PositiveIntegerField(_("epoch"), default=1)
+    # pg_control_system().system_identifier and the database's OID; empty on
+    # SQLite, whose file carries its own write counter wherever it is copied.
+    system_identifier = models.BigIntegerField(_("system identifier"), null=True, blank=True)
+    database_oid = models.BigIntegerField(_("database OID"), null=True, blank=True)
+    txid_offset = models.BigIntegerField(_("transaction id offset"), default=0)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sync epoch")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="sync_epoch_single_row"),
+            models.CheckConstraint(condition=Q(txid_offset__gte=0), name="sync_epoch_offset_not_negative"),
+        ]
+
+    def __str__(self):
+        return str(self.epoch)
+
+
 class PriorityArea(models.Model):
     """One of the six priority areas named by the framework (seeded, fixed)."""
 
@@ -230,3 +257,56 @@ class ApiToken(models.Model):
             user=user, name=name, read_only=read_only, key_prefix=key[:8], key_digest=cls.digest(key)
         )
         return token, key
+
+
+from django.utils import timezone  # noqa: E402  (this section stays self-contained, issue 9)
+
+
+class OutboxMessage(models.Model):
+    """Work to do after a change, written in the change's own transaction (a
+    transactional outbox, issue 9).
+
+    A web request never talks to the broker: it records what must happen
+    (``rcf.outbox.outbox_enqueue``) and commits; a worker drains the table
+    (``rcf.tasks.outbox_drain``, run by beat every few seconds). A change
+    that commits always leaves its row, one that rolls back never does, and
+    a row survives a broker outage or a worker killed mid-run: a claimed
+    row whose lease ran out is claimed again.
+
+    States: *pending* (``done_at`` and ``locked_until`` empty), *claimed*
+    (``locked_until`` set: a worker is on it until then), *done*
+    (``done_at`` set; kept a few days for the record, then purged).
+    """
+
+    topic = models.CharField(_("topic"), max_length=100)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    # Rows of one topic with the same key are one piece of work while
+    # pending: a second enqueue before a worker claims the first adds nothing.
+    coalesce_key = models.CharField(_("coalesce key"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    available_at = models.DateTimeField(_("available at"), default=timezone.now)
+    locked_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["available_at", "id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+        indexes = [
+            # The drain's claim query reads only the few rows not yet done.
+            models.Index(
+                fields=["available_at", "id"], condition=Q(done_at__isnull=True), name="outbox_undone"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["topic", "coalesce_key"],
+                condition=Q(done_at__isnull=True, locked_until__isnull=True) & ~Q(coalesce_key=""),
+                name="outbox_one_pending_per_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.topic} #{self.pk}"

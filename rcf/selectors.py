@@ -1,16 +1,24 @@
 """Reads that belong to the framework layer."""
 
-from django.db import connection
+import logging
+
+from django.db import DatabaseError, connection
+
+logger = logging.getLogger(__name__)
 
 
 def _database_ok() -> tuple[bool, str]:
+    """Whether a query gets through. The answer is public (``/healthz`` needs
+    no sign-in), so it names the kind of failure only; the server's log has
+    the driver's message (host, port, reason)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         return True, connection.vendor
-    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
-        return False, f"{type(exc).__name__}: {exc}"
+    except DatabaseError as exc:
+        logger.warning("Health check: the database is unreachable: %s", exc)
+        return False, f"unreachable ({type(exc).__name__})"
 
 
 def _broker_ok() -> tuple[bool, str]:
@@ -25,6 +33,9 @@ def _broker_ok() -> tuple[bool, str]:
 
 
 def health_report() -> dict:
+    """``{"ok", "database": {"ok", "detail"}, "broker": {"ok", "detail"}}``;
+    ``ok`` only when both are reachable. Never raises: it is what answers
+    while something is down."""
     db_ok, db_detail = _database_ok()
     broker_ok, broker_detail = _broker_ok()
     return {

@@ -73,6 +73,10 @@ class StrictFieldsMixin:
     client believes it set ``sumary``). A read-only key (``status``,
     ``version``) is refused too: silently ignoring it would hide a client
     that believes it changed the status with a PATCH.
+
+    A list field (``participants``, ``partner_countries``…) takes a JSON
+    array and nothing else: DRF iterates whatever it is given, so ``{}`` was
+    taken for ``[]`` (clearing the list) and ``{"3": …}`` for ``["3"]``.
     """
 
     read_only_hints: dict[str, str] = {}
@@ -83,6 +87,9 @@ class StrictFieldsMixin:
             errors = {}
             for key in data:
                 if key in writable:
+                    if _is_list_field(self.fields[key]) and not isinstance(data[key], list) and data[key] is not None:
+                        errors[key] = [_("Expected a list of items but got type “%(type)s”.")
+                                       % {"type": type(data[key]).__name__}]
                     continue
                 if key in self.fields:
                     errors[key] = [self.read_only_hints.get(key, _("This field is read-only."))]
@@ -91,6 +98,10 @@ class StrictFieldsMixin:
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+def _is_list_field(field) -> bool:
+    return isinstance(field, ManyRelatedField | serializers.ListField | serializers.MultipleChoiceField)
 
 
 class ApiModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):

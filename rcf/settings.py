@@ -6,6 +6,7 @@ and the real `DATABASE_URL`, `REDIS_URL` and `SECRET_KEY`.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,6 +46,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    # Login lockout and two-factor sign-in; before the project's apps so their permissions exist
+    # when scm_reports' post_migrate builds the roles.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rcf",
     "contacts",
     "projects",
@@ -56,14 +63,24 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything that reads the session, the user or the database: refuses NUL characters,
+    # oversized and unmeasurable bodies, and answers 503 when the database is unreachable.
+    "rcf.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session.
+    "django_otp.middleware.OTPMiddleware",
+    # A user with a device is asked for a code before any page; an administrator who must
+    # use two-factor sign-in and has no device is sent to set it up.
+    "rcf.accounts.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "rcf.urls"
@@ -108,6 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that drops packets must give a quick 503, not hang every worker.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -119,6 +139,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # English and Korean: the two working languages of the framework's staff.
 LANGUAGE_CODE = "en"
@@ -161,7 +186,11 @@ CELERY_DATA_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # With late acknowledgement, a message whose worker died unacknowledged
+    # goes back to the queue after this long: a lost run is redone within
+    # 5 minutes. Every task must finish well within it (CELERY_TASK_TIME_LIMIT),
+    # and no countdown may exceed it (Redis would deliver the task twice).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 else:
     # Embedded default for one host (see README): no Redis to install. The
     # worker polls the folder once a second; fine for development, not production.
@@ -184,11 +213,29 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
-# A web request must never hang on a dead broker: give up quickly and let the
-# next scheduled run catch up (the job is idempotent).
+# No task's result is read except the readiness job's (by hand or in tests):
+# storing none means nothing ever waits on the result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# Below the visibility timeout (300 s), so a task still running is never
+# handed to a second worker; the longest legitimate run is a notice task
+# (one e-mail per lead POC, EMAIL_TIMEOUT each).
+CELERY_TASK_SOFT_TIME_LIMIT = 200
+CELERY_TASK_TIME_LIMIT = 240
+# Web requests never talk to the broker (they use the outbox); what still
+# does outside a worker (/healthz, the management command) gives up quickly.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The outbox (rcf.outbox): how often beat drains it, how long a claimed
+# message is held before another drain takes it over (a worker that died),
+# how long one drain runs at most, and how long done messages are kept.
+RCF_OUTBOX_DRAIN_SECONDS = env.float("RCF_OUTBOX_DRAIN_SECONDS", default=5)
+RCF_OUTBOX_LEASE_SECONDS = env.int("RCF_OUTBOX_LEASE_SECONDS", default=300)
+RCF_OUTBOX_DRAIN_BUDGET_SECONDS = env.float("RCF_OUTBOX_DRAIN_BUDGET_SECONDS", default=60)
+RCF_OUTBOX_KEEP_DAYS = env.int("RCF_OUTBOX_KEEP_DAYS", default=7)
+# Old versions in the admin history are for reading: a revert would write an
+# old version over the record outside the services (and its version back).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- The framework's own settings ---
 # The framework was launched at the 56th SCM (30 Oct 2024); the readiness goal
@@ -220,6 +267,10 @@ REST_FRAMEWORK = {
         "user": env.str("API_RATE_USER", default="1200/minute"),
         "anon": env.str("API_RATE_ANON", default="60/minute"),
     },
+    # Proxies in front of the app that append the client's address to X-Forwarded-For (1 behind
+    # docker-compose.yml's Caddy). 0: the connecting address is the client's; the header is ignored,
+    # since any client can write it (and would dodge every per-address limit).
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "EXCEPTION_HANDLER": "rcf.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -276,8 +327,16 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if IS_PRODUCTION:
+# X-Forwarded-Proto says whether the client used HTTPS; any client can send it, so it is believed
+# only when a proxy that sets it itself stands in front (docker-compose.yml's Caddy does) and the
+# deployment says so. Never on by default: gunicorn published directly would let anyone claim HTTPS.
+TRUST_X_FORWARDED_PROTO = env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+if IS_PRODUCTION:
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
@@ -285,6 +344,35 @@ if IS_PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Sign-in: lockout (django-axes) and two-factor sign-in (django-otp) ---
+# Failed sign-ins (wrong password, wrong two-factor code) are counted in the database (works the
+# same on SQLite and PostgreSQL and across web processes) within a sliding window of
+# AXES_COOLOFF_MINUTES. A username from one address is locked after AXES_FAILURE_LIMIT failures;
+# an address after RCF_LOGIN_FAILURE_LIMIT_PER_ADDRESS failures whatever usernames it tried
+# (rcf.lockout.LoginLockoutHandler). Not per username alone: anyone could then lock an
+# administrator out from anywhere.
+AXES_HANDLER = "rcf.lockout.LoginLockoutHandler"
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+RCF_LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("RCF_LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_LOCKOUT_CALLABLE = "rcf.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "rcf.lockout.client_address"
+# A successful password must not wipe the count: the two-factor code comes after it, and wrong
+# codes count too. The count ends with the window or an administrator's unlock.
+AXES_RESET_ON_SUCCESS = False
+# Quiet at start-up (axes prints its version and settings for every command otherwise).
+AXES_VERBOSE = False
+# Masked in the attempt records and logs (passwords always are): the codes, and axes' defaults.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code", "otp_token", "csrfmiddlewaretoken"]
+# Required for administrators (staff, superusers) when true; optional for everyone else.
+RCF_REQUIRE_2FA_FOR_ADMINS = env.bool("RCF_REQUIRE_2FA_FOR_ADMINS", default=IS_PRODUCTION)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="RCF Tracker")
+# The device admin never shows a secret key or its QR code (it would let the viewer copy the device).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGGING = {
     "version": 1,
@@ -319,3 +407,8 @@ RCF_SYNC_PAGE_SIZE = env.int("RCF_SYNC_PAGE_SIZE", default=500)
 RCF_API_MAX_PAGE_SIZE = env.int("RCF_API_MAX_PAGE_SIZE", default=1000)
 # Larger request bodies are refused with 413.
 RCF_API_MAX_BODY_BYTES = env.int("RCF_API_MAX_BODY_BYTES", default=1024 * 1024)
+# Larger form bodies (pages, the admin; files excluded) are refused with 413 (Django's default).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=int(2.5 * 1024 * 1024))
+# Wrong API keys from one client address: after this many in the window, every token request
+# from that address answers 429 until the window ends (counted in CACHES).
+RCF_API_BAD_TOKEN_RATE = env.str("API_RATE_BAD_TOKEN", default="30/hour")

@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("scm_reports.urls")),
 ]
 
+handler400 = "rcf.views.bad_request"
 handler403 = "rcf.views.permission_denied"
 handler404 = "rcf.views.page_not_found"
+handler500 = "rcf.views.server_error"

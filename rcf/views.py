@@ -1,24 +1,118 @@
+import logging
+import sys
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
+from django.db import InterfaceError, OperationalError, transaction
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
+from django.views import defaults as django_defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import selectors
 from .services import VersionConflict
 
+logger = logging.getLogger(__name__)
 
+# Seconds a client is asked to wait before trying again while the database is away.
+DATABASE_RETRY_AFTER = 30
+
+
+@transaction.non_atomic_requests  # ATOMIC_REQUESTS would need the database before the check could report it
 @never_cache
 @require_GET
 def healthz(request):
-    """Database and broker reachability, for load balancers and CI."""
+    """Database and broker reachability, for load balancers and CI: 200 when
+    both answer, 503 naming the one that does not."""
     report = selectors.health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+# --- Error answers that need nothing but the request ------------------------------------------
+# They render without the request (no context processor, so no session, user or database) from
+# standalone templates, and answer JSON under /api/ as the API's own errors do.
+
+
+def is_api_request(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def plain_error(request, *, status: int, message: str, title: str = "", template: str = "400.html",
+                headers: dict | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return JsonResponse({"detail": message}, status=status, headers=headers)
+    html = render_to_string(template, {"title": title, "message": message, "status": status})
+    return HttpResponse(html, status=status, headers=headers)
+
+
+def bad_request_page(request, message: str) -> HttpResponse:
+    return plain_error(request, status=400, title=_("Bad request"), message=message)
+
+
+def payload_too_large(request) -> HttpResponse:
+    if is_api_request(request):
+        limit = settings.RCF_API_MAX_BODY_BYTES
+    else:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = _("The request is too large: the server accepts at most %(limit)s bytes (%(size)s) here.") % {
+        "limit": limit, "size": f"{limit / 1024 / 1024:.1f} MiB"}
+    return plain_error(request, status=413, title=_("Request too large"), message=message, template="413.html")
+
+
+def length_required(request) -> HttpResponse:
+    return plain_error(request, status=411, title=_("Length required"), message=_(
+        "The request body was sent in chunks without a Content-Length, and this server cannot read it that "
+        "way. Send the body with a Content-Length header."))
+
+
+def database_unavailable(request, exception) -> HttpResponse:
+    logger.warning("Database unavailable for %s %s: %s", request.method, request.path, exception)
+    return plain_error(
+        request, status=503, template="503.html", title=_("Temporarily unavailable"),
+        message=_("The tracker cannot reach its database just now, so nothing was read or saved. Try again in a "
+                  "minute; if this goes on, tell the administrators."),
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+def bad_request(request, exception=None):
+    """``handler400``: Django's ``SuspiciousOperation`` family, named where the
+    client can fix it (a body too large is a 413)."""
+    if isinstance(exception, RequestDataTooBig):
+        return payload_too_large(request)
+    if isinstance(exception, TooManyFieldsSent):
+        message = _("The request has more than %(limit)d fields.") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
+    elif isinstance(exception, TooManyFilesSent):
+        message = _("The request has more than %(limit)d files.") % {"limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
+    else:
+        message = _("The server could not understand this request.")
+    return bad_request_page(request, message)
+
+
+def server_error(request):
+    """``handler500``: a database that cannot be reached is a 503 (it fails
+    outside any view too, e.g. in a middleware that loads the user); anything
+    else Django's plain 500 page."""
+    exception = sys.exc_info()[1]
+    if isinstance(exception, (OperationalError, InterfaceError)):
+        return database_unavailable(request, exception)
+    if is_api_request(request):
+        return JsonResponse({"detail": _("Something went wrong on the server. It has been logged.")}, status=500)
+    return django_defaults.server_error(request)
 
 
 def permission_denied(request, exception=None):

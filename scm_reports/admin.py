@@ -1,8 +1,15 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from rcf.admin import TrackedModelAdmin
 
+from . import roles
 from .models import ReadinessFlag, SCMCycle
 
 
@@ -30,3 +37,108 @@ class ReadinessFlagAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Users: administrators manage roles, never power -----------------------------------
+
+
+ROLE_LABELS = {
+    roles.VIEWER: _("viewer"),
+    roles.EDITOR: _("editor"),
+    roles.LEAD_POC: _("lead POC"),
+    roles.ADMINISTRATOR: _("administrator"),
+}
+_ROLE_CHOICES = [("", _("(no role)")), *((role, ROLE_LABELS[role]) for role in roles.ROLES)]
+
+
+def _role_field():
+    return forms.ChoiceField(
+        label=_("Role"),
+        choices=_ROLE_CHOICES,
+        required=False,
+        help_text=_("What the user may do. Administrators also use this admin."),
+    )
+
+
+class RoleUserCreationForm(AdminUserCreationForm):
+    role = _role_field()
+
+
+class RoleUserChangeForm(UserChangeForm):
+    role = _role_field()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "role" in self.fields:
+            self.fields["role"].initial = roles.user_role(self.instance) or ""
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class RoleUserAdmin(DjangoUserAdmin):
+    """Django's user admin for superusers; for administrators (staff with the
+    ``auth`` permissions of their role) a narrower one: the user's name, e-mail,
+    role (one of the four) and active flag, on accounts ``roles.can_manage_user``
+    allows - never a superuser, another administrator or their own account.
+    Every check is made here on the server: has_change_permission also guards
+    the password page (``user_change_password`` asks it) and the POST of the
+    change form; fields outside the form are never read from a POST."""
+
+    add_form = RoleUserCreationForm
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2", "role")}),
+    )
+    _administrator_fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+        (_("Role and access"), {"fields": ("role", "is_active", "is_staff", "is_superuser")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active", "is_staff")
+
+    @admin.display(description=_("Role"))
+    def role(self, obj):
+        role = roles.user_role(obj)
+        return ROLE_LABELS[role] if role else "-"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or request.user.is_superuser:
+            return super().get_fieldsets(request, obj)
+        return self._administrator_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        # Staff and superuser status follow from the role; administrators never set them.
+        return ("is_staff", "is_superuser", "last_login", "date_joined")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None and not request.user.is_superuser:
+            kwargs.setdefault("form", RoleUserChangeForm)
+        return super().get_form(request, obj, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or roles.can_manage_user(actor=request.user, target=obj))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or roles.can_manage_user(actor=request.user, target=obj))
+
+    def delete_queryset(self, request, queryset):
+        # The bulk action asks has_delete_permission for each user first; this holds even if it did not.
+        if any(not roles.can_manage_user(actor=request.user, target=user) for user in queryset):
+            raise PermissionDenied
+        super().delete_queryset(request, queryset)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and change and not roles.can_manage_user(actor=request.user, target=obj):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+        if "role" in form.cleaned_data:
+            roles.user_role_set(user=obj, role=form.cleaned_data["role"] or None)

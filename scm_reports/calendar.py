@@ -1,17 +1,21 @@
 """The iCalendar feed of SCM meetings, readiness deadlines and the start of
-each at-risk window (dates from the readiness rule)."""
+each at-risk window (dates from the readiness rule). Stored text goes out
+through ``rcf.validators.printable`` and dates through ``shift_date``, so a
+value stored before the bounds existed cannot break the feed."""
 
 import datetime
 
 from django.conf import settings
 from icalendar import Calendar, Event
 
+from rcf.validators import printable, shift_date
+
 from .selectors import readiness_by_year
 
 
 def _all_day(event: Event, day: datetime.date) -> None:
     event.add("dtstart", day)
-    event.add("dtend", day + datetime.timedelta(days=1))
+    event.add("dtend", shift_date(day, 1))
 
 
 def scm_calendar(*, today: datetime.date) -> bytes:
@@ -26,8 +30,9 @@ def scm_calendar(*, today: datetime.date) -> bytes:
             continue
         cycle = row.cycle
         scm = f"{cycle.number}th SCM"
+        location = printable(cycle.location)
         entries = [
-            ("meeting", cycle.meeting_date, f"{scm} ({cycle.location or 'place to be confirmed'})",
+            ("meeting", cycle.meeting_date, f"{scm} ({location or 'place to be confirmed'})",
              "The annual Security Consultative Meeting."),
             ("deadline", row.deadline, f"RCF readiness deadline for the {scm}",
              "Last day a project can become ready to count for this SCM."),
@@ -41,8 +46,8 @@ def scm_calendar(*, today: datetime.date) -> bytes:
             event.add("dtstamp", stamp)
             event.add("summary", summary)
             event.add("description", f"{description} Readiness now: {row.state_label}. {site}/scm/{row.year}/report/")
-            if kind == "meeting" and cycle.location:
-                event.add("location", cycle.location)
+            if kind == "meeting" and location:
+                event.add("location", location)
             _all_day(event, day)
             calendar.add_component(event)
     return calendar.to_ical()

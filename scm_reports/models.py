@@ -9,20 +9,24 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from rcf.models import TrackedModel
+from rcf.validators import date_bounds_q, date_in_bounds, year_bounds_q, year_validators
+from rcf.validators import no_control_characters as plain_text
+from rcf.validators import no_control_characters_multiline as multiline_text
 
 
 class SCMCycle(TrackedModel):
     number = models.PositiveSmallIntegerField(_("SCM number"))
-    year = models.PositiveSmallIntegerField(_("year"))
-    meeting_date = models.DateField(_("meeting date"))
-    location = models.CharField(_("location"), max_length=200, blank=True)
+    year = models.PositiveSmallIntegerField(_("year"), validators=year_validators())
+    meeting_date = models.DateField(_("meeting date"), validators=[date_in_bounds])
+    location = models.CharField(_("location"), max_length=200, blank=True, validators=[plain_text])
     readiness_deadline = models.DateField(
         _("readiness deadline"),
         null=True,
         blank=True,
         help_text=_("Leave empty for the day before the meeting."),
+        validators=[date_in_bounds],
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, validators=[multiline_text])
 
     history = HistoricalRecords()
 
@@ -55,6 +59,11 @@ class SCMCycle(TrackedModel):
                 name="scm_deadline_not_after_meeting",
                 violation_error_message=_("The readiness deadline cannot be after the meeting."),
             ),
+            # rcf.validators: the years 1950-2100 (a clear message comes from the fields' validators first).
+            models.CheckConstraint(condition=date_bounds_q("meeting_date"), name="scm_meeting_date_in_bounds"),
+            models.CheckConstraint(condition=date_bounds_q("readiness_deadline", nullable=True),
+                                   name="scm_deadline_in_bounds"),
+            models.CheckConstraint(condition=year_bounds_q("year"), name="scm_year_in_bounds"),
         ]
 
     def __str__(self):
@@ -121,17 +130,26 @@ class ReadinessFlag(models.Model):
 
 class ReadinessNotice(models.Model):
     """One e-mail to one lead POC about one flag. The unique pair is what
-    makes a retried or concurrent notice task send each e-mail once."""
+    makes a retried or concurrent notice task send each e-mail at most once
+    per attempt; every attempt is committed before the e-mail goes out, and
+    all carry the same Message-ID (``message_id``), so the copy a crashed
+    attempt may already have delivered is recognisable and deduplicable."""
 
     flag = models.ForeignKey(ReadinessFlag, on_delete=models.PROTECT, related_name="notices")
     point_of_contact = models.ForeignKey(
         "contacts.PointOfContact", on_delete=models.PROTECT, related_name="readiness_notices"
     )
     email = models.EmailField()
-    sent_at = models.DateTimeField(auto_now_add=True)
+    # Empty until the mail server has accepted the e-mail.
+    sent_at = models.DateTimeField(null=True, blank=True)
     # Set when the mail server refused this address for good: the notice is
     # settled (no retry would help) and the refusal is kept for the record.
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # While set and in the future, one worker is sending this e-mail; a worker
+    # that died leaves it to run out.
+    sending_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-sent_at"]
@@ -141,6 +159,16 @@ class ReadinessNotice(models.Model):
 
     def __str__(self):
         return f"{self.flag} → {self.email}"
+
+    @property
+    def message_id(self) -> str:
+        """The same on every attempt: mail systems drop a second copy."""
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        domain = urlsplit(settings.SITE_URL).hostname or settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ")
+        return f"<readiness-notice-{self.flag_id}-{self.point_of_contact_id}@{domain or 'rcf-tracker'}>"
 
 
 def _new_calendar_token() -> str:

@@ -36,10 +36,62 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
     perms |= {("projects", "restore_cooperativeproject")}
     perms |= {("scm_reports", f"{action}_scmcycle") for action in ("add", "change", "delete")}
     perms |= {("rcf", f"change_{model}") for model in _ALL_MODELS["rcf"]}
-    perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}  # issue and revoke API tokens
+    # Their own API tokens only (rcf.admin.ApiTokenAdmin); anyone's may be listed and revoked.
+    perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}
+    perms.add(("rcf", "view_outboxmessage"))  # see queued work and its errors (read-only admin)
+    # Unlock a locked-out sign-in: delete its failed attempts (django-axes).
+    perms |= {("axes", f"{action}_accessattempt") for action in ("view", "delete")}
     perms |= {("auth", f"{action}_user") for action in ("add", "change", "view")}
     perms |= {("auth", "view_group")}
     return perms
 
 
 ROLES = (VIEWER, EDITOR, LEAD_POC, ADMINISTRATOR)
+
+
+# --- Who may manage whom (the user admin) -------------------------------------------
+#
+# The Django admin lets anyone holding ``auth.change_user`` edit every field of
+# every user: tick "superuser", set a superuser's password, add any group or
+# permission. Administrators hold that permission to look after staff accounts,
+# so these rules narrow it: an administrator manages users only within the four
+# roles and their active flag, and never touches an account that carries more
+# power than the roles below administrator (a superuser, any staff account -
+# another administrator or themselves - or a user with extra groups or
+# permissions). Superusers keep Django's full user admin.
+
+MANAGED_ROLES = (VIEWER, EDITOR, LEAD_POC)
+"""Roles a user may hold and still be managed by an administrator."""
+
+
+def user_role(user) -> str | None:
+    """The user's role (the highest of the four if, against the rules, they hold several)."""
+    names = {group.name for group in user.groups.all()} if user.pk else set()
+    return next((role for role in reversed(ROLES) if role in names), None)
+
+
+def can_manage_user(*, actor, target) -> bool:
+    """May ``actor`` change, deactivate or set the password of ``target``?"""
+    if actor.is_superuser:
+        return True
+    if not (actor.is_active and actor.is_staff and actor.has_perm("auth.change_user")):
+        return False
+    if target.is_superuser or target.is_staff or target.pk == actor.pk:
+        return False
+    if target.user_permissions.exists():
+        return False
+    return not target.groups.exclude(name__in=MANAGED_ROLES).exists()
+
+
+def user_role_set(*, user, role: str | None) -> None:
+    """Give ``user`` exactly ``role`` (or none): its group, and staff status
+    (the admin) exactly when the role is administrator."""
+    from django.contrib.auth.models import Group
+
+    if role is not None and role not in ROLES:
+        raise ValueError(f"Unknown role {role!r}")
+    wanted_staff = role == ADMINISTRATOR
+    if user.is_staff != wanted_staff:
+        user.is_staff = wanted_staff
+        user.save(update_fields=["is_staff"])
+    user.groups.set(Group.objects.filter(name=role) if role else [])

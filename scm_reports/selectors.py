@@ -15,6 +15,7 @@ from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import CooperativeProject
+from rcf.validators import YEAR_MAX, YEAR_MIN, shift_date
 
 from .models import SCMCycle
 
@@ -54,9 +55,7 @@ class YearReadiness:
     @property
     def at_risk_from(self) -> datetime.date | None:
         """The first day the year is at risk if nothing is ready by then."""
-        if self.deadline is None:
-            return None
-        return self.deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS)
+        return shift_date(self.deadline, -settings.RCF_AT_RISK_DAYS)
 
     @property
     def state_label(self) -> str:
@@ -87,7 +86,7 @@ class YearReadiness:
 def cycle_deadline(cycle: SCMCycle) -> datetime.date:
     """The last day a project can become ready for this SCM: the recorded
     deadline, or else the day before the meeting."""
-    return cycle.readiness_deadline or cycle.meeting_date - datetime.timedelta(days=1)
+    return cycle.readiness_deadline or shift_date(cycle.meeting_date, -1)
 
 
 def _launch_date() -> datetime.date:
@@ -99,15 +98,17 @@ def _windows(cycles: list[SCMCycle]) -> dict[int, tuple[datetime.date, datetime.
     becomes ready counts for that year's SCM. Windows are consecutive: each
     starts the day after the previous recorded cycle's deadline, the first
     on the launch date. A year with no recorded cycle has no window; its
-    projects count for the next recorded SCM."""
+    projects count for the next recorded SCM. A cycle outside the years
+    rcf.validators bounds (stored before the bounds existed) means nothing
+    and is left out."""
     windows = {}
     start = _launch_date()
     for cycle in cycles:
-        deadline = cycle_deadline(cycle)
-        if cycle.year < settings.RCF_FIRST_YEAR:
+        if cycle.year < max(settings.RCF_FIRST_YEAR, YEAR_MIN) or cycle.year > YEAR_MAX:
             continue
+        deadline = cycle_deadline(cycle)
         windows[cycle.year] = (start, deadline)
-        start = deadline + datetime.timedelta(days=1)
+        start = shift_date(deadline, 1)
     return windows
 
 
@@ -153,7 +154,7 @@ def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
         return ReadinessState.COVERED
     if today > deadline:
         return ReadinessState.MISSED
-    if today >= deadline - datetime.timedelta(days=settings.RCF_AT_RISK_DAYS):  # YearReadiness.at_risk_from
+    if today >= shift_date(deadline, -settings.RCF_AT_RISK_DAYS):  # YearReadiness.at_risk_from
         return ReadinessState.AT_RISK
     return ReadinessState.PENDING
 
@@ -162,7 +163,8 @@ def readiness_by_year(
     *, today: datetime.date, with_project_ids: bool = False, cycles: list[SCMCycle] | None = None
 ) -> list[YearReadiness]:
     """The state of the framework's goal for every year from ``RCF_FIRST_YEAR``
-    to the later of ``today``'s year and the last recorded SCM.
+    to the later of ``today``'s year and the last recorded SCM, never beyond
+    ``rcf.validators.YEAR_MAX`` (a year 9000 must not mean 7,000 rows).
 
     ``today`` is the calendar date in ``RCF_TIME_ZONE`` (see
     ``rcf.selectors.framework_today``); it is never read from the clock here.
@@ -182,11 +184,11 @@ def readiness_by_year(
             for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
                 ids.setdefault(year, []).append(pk)
 
-    last_year = max([today.year, *(c.year for c in cycles)])
+    last_year = min(max([today.year, *(c.year for c in cycles)]), YEAR_MAX)
     result = []
     for year in range(settings.RCF_FIRST_YEAR, last_year + 1):
         cycle = by_year.get(year)
-        if cycle is None:
+        if cycle is None or year not in windows:
             result.append(YearReadiness(year=year, state=ReadinessState.UNSCHEDULED))
             continue
         start, deadline = windows[year]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from rcf.serializers import ApiModelSerializer
+from rcf.validators import date_in_bounds
 
 from .models import ReadinessFlag, SCMCycle
 from .selectors import ReadinessState
@@ -39,7 +40,8 @@ class ReadinessYearSerializer(serializers.Serializer):
 
 
 class ReadinessQuerySerializer(serializers.Serializer):
-    today = serializers.DateField(required=False, help_text=_("Evaluate as of this day (default: today)."))
+    today = serializers.DateField(required=False, validators=[date_in_bounds],
+                                  help_text=_("Evaluate as of this day (default: today)."))
 
 
 class ReadinessFlagSerializer(ApiModelSerializer):

@@ -283,16 +283,54 @@ def _notice_message(flag, *, today) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def readiness_notice_send(*, flag_id: int, today=None) -> int:
-    """E-mail every active lead POC of both sides about one flag, once each.
+def _notice_attempt_claim(notice, *, email: str, now) -> int | None:
+    """Record an attempt at ``notice`` and take it for this worker, in a
+    transaction of its own that commits before the e-mail goes out: after a
+    crash the record shows the attempt (and the e-mail may have been
+    delivered). Returns the attempt's number, or None when another worker is
+    sending it now (its claim has not run out) or it is already settled."""
+    import datetime
 
-    Each e-mail is sent inside the transaction that records it: a failure
-    rolls the record back so a retry sends it again; a POC already recorded
-    (by an earlier try or a concurrent worker) is skipped. Returns how many
-    e-mails this call sent.
+    from django.conf import settings
+    from django.db.models import F
+
+    from .models import ReadinessNotice
+
+    # Longer than one send can take (connect, send, quit: EMAIL_TIMEOUT each).
+    lease = datetime.timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    with transaction.atomic():
+        claimed = (
+            ReadinessNotice.objects.filter(pk=notice.pk, sent_at__isnull=True, error="")
+            .filter(Q(sending_until__isnull=True) | Q(sending_until__lte=now))
+            .update(attempts=F("attempts") + 1, last_attempt_at=now, sending_until=now + lease, email=email)
+        )
+    if not claimed:
+        return None
+    notice.refresh_from_db()
+    return notice.attempts
+
+
+def _notice_email(notice, *, subject: str, body: str, attempt: int):
+    from django.core.mail import EmailMessage
+
+    return EmailMessage(
+        subject, body, None, [notice.email],
+        headers={"Message-ID": notice.message_id, "X-RCF-Attempt": str(attempt)},
+    )
+
+
+def readiness_notice_send(*, flag_id: int, today=None) -> int:
+    """E-mail every active lead POC of both sides about one flag.
+
+    Delivery is at least once, deduplicable: each attempt is committed
+    before its e-mail is handed to the mail server, and every attempt at one
+    notice carries the same Message-ID (and ``X-RCF-Attempt: n``), so if a
+    worker dies between the hand-over and recording the e-mail as sent, the
+    retry's copy is recognisable as the same message. A failure to send
+    leaves the notice unsent for the next try; an address refused for good
+    settles it; a notice another worker is sending now is left to it.
+    Returns how many e-mails this call sent.
     """
-    from django.core.mail import send_mail
-    from django.db import IntegrityError
     from django.utils import timezone
 
     from rcf.selectors import framework_today
@@ -306,30 +344,38 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
     subject, body = _notice_message(flag, today=today)
     sent = 0
     failure = None
-    already = set(flag.notices.values_list("point_of_contact_id", flat=True))
     for poc in readiness_notice_recipients():
-        if poc.pk in already:
+        notice, _created = ReadinessNotice.objects.get_or_create(
+            flag=flag, point_of_contact=poc, defaults={"email": poc.email}
+        )
+        if notice.sent_at is not None or notice.error:
             continue
+        attempt = _notice_attempt_claim(notice, email=poc.email, now=timezone.now())
+        if attempt is None:
+            continue
+        if attempt > 1:
+            logger.warning("Readiness notice %s to %s: attempt %d with Message-ID %s (an earlier attempt may "
+                           "have been delivered).", notice.pk, notice.email, attempt, notice.message_id)
+        this = ReadinessNotice.objects.filter(pk=notice.pk)
         try:
-            with transaction.atomic():
-                ReadinessNotice.objects.create(flag=flag, point_of_contact=poc, email=poc.email)
-                send_mail(subject, body, None, [poc.email])
-        except IntegrityError:
-            continue  # another worker has just sent this one
+            _notice_email(notice, subject=subject, body=body, attempt=attempt).send()
         except smtplib.SMTPRecipientsRefused as exc:
             # This address is refused for good: settle it, and go on with the others.
             logger.warning("Readiness notice to %s refused: %s", poc.email, exc)
-            ReadinessNotice.objects.get_or_create(flag=flag, point_of_contact=poc,
-                                                  defaults={"email": poc.email, "error": str(exc)})
+            this.update(error=str(exc) or "refused", sending_until=None)
             continue
         except (smtplib.SMTPException, OSError) as exc:
             # The mail server is failing: try the others, then let Celery retry the rest.
+            this.update(sending_until=None)
             failure = failure or exc
             continue
+        this.update(sent_at=timezone.now(), sending_until=None)
         sent += 1
     if failure is not None:
         raise failure
-    ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
+    settled = flag.notices.filter(Q(sent_at__isnull=False) | ~Q(error="")).values("point_of_contact_id")
+    if not readiness_notice_recipients().exclude(pk__in=settled).exists():
+        ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent
 
 

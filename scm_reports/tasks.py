@@ -6,14 +6,19 @@ import smtplib
 
 from celery import shared_task
 
+from rcf.outbox import outbox_enqueue
 from rcf.selectors import framework_today
 
 from . import services
 
 logger = logging.getLogger(__name__)
 
+# The outbox topic of "re-check the readiness goal" (rcf.outbox).
+READINESS_CHECK = "scm_reports.readiness_check"
 
-@shared_task(name="scm_reports.tasks.flag_unready_years")
+
+# Its result is the job's report (read by `celery call` users and the tests).
+@shared_task(name="scm_reports.tasks.flag_unready_years", ignore_result=False)
 def flag_unready_years(today: str | None = None) -> dict:
     """Raise and resolve readiness flags, then queue the notices not yet sent."""
     day = datetime.date.fromisoformat(today) if today else framework_today()
@@ -26,7 +31,10 @@ def flag_unready_years(today: str | None = None) -> dict:
     name="scm_reports.tasks.send_readiness_notice",
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=30,
-    retry_backoff_max=3600,
+    # Below the broker's visibility timeout (300 s): Redis would hand a task
+    # waiting out a longer countdown to a second worker. Once the retries are
+    # spent, every run of the readiness job queues the unsent notices again.
+    retry_backoff_max=240,
     max_retries=12,
 )
 def send_readiness_notice(flag_id: int) -> int:
@@ -52,9 +60,12 @@ def readiness_notices_dispatch() -> int:
 
 def request_readiness_check() -> None:
     """Ask for a run of the job soon after a change that may alter a year's
-    state. Never fails the caller: with the broker down, the daily run
-    catches up."""
-    try:
-        flag_unready_years.apply_async(retry=False)
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        logger.warning("Readiness check not queued (broker unreachable: %s).", exc)
+    state. Call it inside the change's transaction: the request is a row in
+    the outbox, committed (or rolled back) with the change, and never touches
+    the broker. At most one request waits at a time: one run covers them all."""
+    outbox_enqueue(topic=READINESS_CHECK, coalesce_key="all")
+
+
+def readiness_check_handle(payload: dict) -> None:
+    """The outbox handler of READINESS_CHECK (run by rcf.tasks.outbox_drain)."""
+    flag_unready_years()

@@ -24,6 +24,7 @@ def _generous_rates(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"user": "100000/minute", "anon": "100000/minute"},
     }
+    settings.RCF_API_BAD_TOKEN_RATE = "100000/minute"
 
 
 @pytest.fixture

@@ -119,9 +119,11 @@ def test_tokens_are_listed_and_revoked_in_the_admin(client, lead):
 def test_a_token_added_in_the_admin_shows_its_key_once(client, lead):
     root = get_user_model().objects.create_superuser("root", "root@example.org", "pw-for-tests-1")
     client.force_login(root)
+    # The add form makes tokens for the signed-in user only (tests/test_admin_access.py).
     response = client.post("/admin/rcf/apitoken/add/", {"user": lead.pk, "name": "Mirror", "read_only": "on"},
                            follow=True)
-    token = ApiToken.objects.get(user=lead)
+    assert not ApiToken.objects.filter(user=lead).exists()
+    token = ApiToken.objects.get(user=root)
     shown = [str(m) for m in response.context["messages"]]
     key = re.search(r"\b([0-9a-f]{64})\b", next(m for m in shown if "Copy it now" in m)).group(1)
     assert ApiToken.digest(key) == token.key_digest and token.read_only

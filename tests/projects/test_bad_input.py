@@ -84,3 +84,23 @@ def test_a_refused_edit_leaves_the_project_and_its_countries_untouched(make_proj
     assert project.title == "Coast guard training"
     assert project.version == 1
     assert list(project.partner_countries.values_list("iso2", flat=True)) == ["PH"]
+
+
+def test_dates_outside_1950_to_2100_are_refused_on_the_field(lead):
+    errors = _refused_fields(lambda: _create(lead, start_date=datetime.date(1, 1, 1),
+                                             end_date=datetime.date(9999, 12, 31)))
+    assert errors == {
+        "start_date": ["Give a date between 1950-01-01 and 2100-12-31 (got 0001-01-01)."],
+        "end_date": ["Give a date between 1950-01-01 and 2100-12-31 (got 9999-12-31)."],
+    }
+    assert CooperativeProject.all_objects.count() == 0
+    project = _create(lead, start_date=datetime.date(1950, 1, 1), end_date=datetime.date(2100, 12, 31))
+    assert project.end_date == datetime.date(2100, 12, 31)
+
+
+def test_control_characters_are_refused_on_the_field_tabs_and_line_breaks_kept(lead):
+    errors = _refused_fields(lambda: _create(lead, title="Coast\x1bguard", summary="One\x00two"))
+    assert set(errors) == {"title", "summary"}
+    assert "U+001B" in errors["title"][0] and "U+0000" in errors["summary"][0]
+    project = _create(lead, title="Coast\tguard", summary="One\r\ntwo")
+    assert project.summary == "One\r\ntwo"

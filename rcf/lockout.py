@@ -1,0 +1,77 @@
+"""Sign-in lockout (django-axes, configured in settings ``AXES_*``).
+
+Failed sign-ins are counted per (username, address) and per address. django-axes compares one
+count with one limit, so the handler below reports the larger of the two counts, each measured
+against its own limit: an address that reached its own (higher) limit counts as locked.
+"""
+
+import ipaddress
+import math
+
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.db.models import Sum
+from django.shortcuts import render
+from django.utils import timezone
+
+
+class LoginLockoutHandler(AxesDatabaseHandler):
+    """Axes' database handler with two limits: ``AXES_FAILURE_LIMIT`` for a username from one
+    address, ``RCF_LOGIN_FAILURE_LIMIT_PER_ADDRESS`` for an address whatever usernames it tries."""
+
+    def get_failures(self, request, credentials=None) -> int:
+        attempts = AccessAttempt.objects.filter(ip_address=request.axes_ip_address)
+        if settings.AXES_COOLOFF_TIME is not None:
+            attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+        username = get_client_username(request, credentials)
+        by_user = _failures(attempts.filter(username=username))
+        by_address = _failures(attempts)
+        user_limit = settings.AXES_FAILURE_LIMIT
+        address_limit = max(settings.RCF_LOGIN_FAILURE_LIMIT_PER_ADDRESS, 1)
+        # Scaled onto the user limit: reaches it exactly when the address reaches its own.
+        return max(by_user, by_address * user_limit // address_limit)
+
+
+def _failures(attempts) -> int:
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+
+
+def client_address(request) -> str | None:
+    """The client's address for the per-address count.
+
+    ``X-Forwarded-For`` is believed only behind as many proxies as the deployment declares
+    (``TRUSTED_PROXY_COUNT``, the same figure the API's throttles use); otherwise anyone could
+    write a fresh address into it for every guess."""
+    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if addresses:
+            candidate = addresses[-min(proxies, len(addresses))]
+            try:
+                # Stored in an address column: anything else would fail the insert.
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """The lockout page: the site's own, saying when to try again (429 with Retry-After)."""
+    cool_off = get_cool_off(request)
+    context = {"retry_at": None, "minutes": None}
+    response_headers = {}
+    if cool_off:
+        started = getattr(request, "axes_attempt_time", None) or timezone.now()
+        retry_at = started + cool_off
+        seconds = max(math.ceil((retry_at - timezone.now()).total_seconds()), 1)
+        context = {"retry_at": retry_at, "minutes": math.ceil(seconds / 60)}
+        response_headers["Retry-After"] = str(seconds)
+    status = getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429)
+    response = render(request, "accounts/locked_out.html", context, status=status)
+    for name, value in response_headers.items():
+        response[name] = value
+    return response

@@ -1,0 +1,103 @@
+"""Restore a ``backup_database`` file: ``restore_database PATH [--no-input]``.
+
+Into the database of ``DATABASE_URL``, which must be empty (a new database:
+``createdb``, or a new SQLite file name): the command never drops anything,
+so a mistyped URL cannot wipe a live database. Stop the site, its worker and
+beat first. After loading it:
+
+1. runs ``migrate`` (a backup of an older release gets this one's schema);
+2. starts a new sync epoch (``rcf.sync``): sync clients' cursors from before
+   the restore answer 410 and they sync in full. On PostgreSQL a restore into
+   another database or cluster is noticed without this; the explicit step
+   also covers a SQLite file put back in place, whose write counter goes back
+   to the backup's value.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError, connection, transaction
+
+from rcf.sync import start_new_epoch
+
+from .backup_database import KEEP_ALSO, media_root, pg_environment, pg_program, run_program
+
+
+class Command(BaseCommand):
+    help = "Restore a backup_database file into the (empty) configured database, migrate, start a new sync epoch."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="The backup file (pg_dump -Fc on PostgreSQL, an SQLite database file).")
+        parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive",
+                            help="Do not ask for confirmation.")
+
+    def handle(self, *args, path, interactive, **options):
+        source = Path(path).resolve()
+        if not source.is_file():
+            raise CommandError(f"{source} is not a file.")
+        name = settings.DATABASES["default"]["NAME"]
+        try:
+            tables = connection.introspection.table_names() if self.database_exists() else []
+        except OperationalError as exc:
+            raise CommandError(
+                f"Cannot open the {connection.vendor} database {name}: {str(exc).strip()}. Create it first "
+                f"(PostgreSQL: createdb), empty."
+            ) from None
+        if tables:
+            raise CommandError(
+                f"The {connection.vendor} database {name} is not empty ({len(tables)} tables). Restore into a new, "
+                f"empty database (PostgreSQL: createdb, then point DATABASE_URL at it; SQLite: a new file name), "
+                f"or drop this one first."
+            )
+        if interactive:
+            answer = input(f"Restore {source} into {connection.vendor} database {name}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                raise CommandError("Restore cancelled.")
+        connection.close()
+        if connection.vendor == "postgresql":
+            pg_restore = pg_program("pg_restore")
+            env = pg_environment()
+            run_program([pg_restore, "--list", str(source)], env)  # a clear error for a file that is not a dump
+            run_program([pg_restore, "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
+                         "-d", env.get("PGDATABASE", name), str(source)], env)
+        elif connection.vendor == "sqlite":
+            self.sqlite_restore(source, name)
+        else:
+            raise CommandError(f"No restore for a {connection.vendor} database.")
+        self.stdout.write(f"Restored {source} into {name}; migrating.")
+        call_command("migrate", interactive=False, verbosity=max(0, options["verbosity"] - 1))
+        with transaction.atomic():
+            epoch = start_new_epoch(connection)
+        self.stdout.write(f"Sync epoch {epoch}: sync clients' earlier cursors answer 410 and they sync in full.")
+        self.stdout.write(KEEP_ALSO.replace("Keep with it", "Put back too").format(media=media_root()))
+
+    @staticmethod
+    def database_exists() -> bool:
+        if connection.vendor == "sqlite":
+            return Path(settings.DATABASES["default"]["NAME"]).exists()
+        return True
+
+    @staticmethod
+    def sqlite_restore(source: Path, name: str) -> None:
+        try:
+            backup = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            try:
+                found = backup.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'django_migrations'"
+                ).fetchone()[0]
+                if not found:
+                    raise CommandError(f"{source} is an SQLite file but not a backup of this site.")
+                target = sqlite3.connect(name)
+                try:
+                    backup.backup(target)
+                finally:
+                    target.close()
+            finally:
+                backup.close()
+        except sqlite3.DatabaseError as exc:
+            raise CommandError(f"{source} is not an SQLite backup: {exc}") from None

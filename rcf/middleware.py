@@ -1,0 +1,121 @@
+"""Checks on the request itself, before any view, session or database sees it.
+
+``RequestGuardMiddleware`` answers, with a plain page (JSON under /api/):
+
+* **400** for a NUL character in the path, a query or form value or a cookie.
+  PostgreSQL cannot store or compare text holding NUL ("A string literal
+  cannot contain NUL"), so any lookup with one would be a 500, even for an
+  anonymous caller (the session cookie is a lookup too).
+* **413** for a body over the limit: ``RCF_API_MAX_BODY_BYTES`` under /api/
+  (before authentication and throttling read anything), Django's
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for forms.
+* **411** for a chunked body the server cannot measure. gunicorn de-chunks a
+  ``Transfer-Encoding: chunked`` body but passes no ``CONTENT_LENGTH``, and
+  Django then reads an empty body; when the server promises the stream ends
+  (``wsgi.input_terminated``, as gunicorn does) the body is read here, up to
+  the limit, and handed on with its length.
+* **503** when the database cannot be reached (``process_exception``): no
+  stack trace, nothing that needs the database to render, a ``Retry-After``;
+  the next request connects afresh, so the site recovers by itself.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import LimitedStream
+from django.db import InterfaceError, OperationalError
+from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
+
+from . import views
+
+logger = logging.getLogger(__name__)
+
+NUL = "\x00"
+
+
+class RequestGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self.refuse(request)
+        if refusal is not None:
+            return refusal
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        # OperationalError: the server is down, refuses connections or dropped one;
+        # InterfaceError: the connection was already closed under us.
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return views.database_unavailable(request, exception)
+        return None
+
+    def refuse(self, request):
+        is_api = views.is_api_request(request)
+        body_limit = settings.RCF_API_MAX_BODY_BYTES if is_api else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if is_api and declared.isdigit() and int(declared) > body_limit:
+            return views.payload_too_large(request)
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            refusal = self.read_chunked_body(request, body_limit)
+            if refusal is not None:
+                return refusal
+        if NUL in request.path_info:
+            return self.nul_refused(request, _("the address (path)"))
+        for where, values in (("query", request.GET), ("cookie", request.COOKIES)):
+            name = self.name_holding_nul(values)
+            if name is not None:
+                return self.nul_refused(request, self.describe(where, name))
+        try:
+            # Reads a form body (urlencoded or multipart); any other type is left to the view.
+            form = request.POST
+        except RequestDataTooBig:
+            return views.payload_too_large(request)
+        except MultiPartParserError as exc:
+            return views.bad_request_page(request, _("The form data could not be read: %(reason)s") % {
+                "reason": exc})
+        name = self.name_holding_nul(form)
+        if name is not None:
+            return self.nul_refused(request, self.describe("form", name))
+        return None
+
+    @staticmethod
+    def read_chunked_body(request, limit):
+        if not request.environ.get("wsgi.input_terminated"):
+            return views.length_required(request)
+        stream = request.environ["wsgi.input"]
+        body = stream.read(limit + 1) if limit is not None else stream.read()
+        if limit is not None and len(body) > limit:
+            return views.payload_too_large(request)
+        # Hand Django the body as if it had come with a Content-Length: the
+        # stream it made from the (absent) header would read nothing.
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        return None
+
+    @staticmethod
+    def name_holding_nul(values) -> str | None:
+        for name, items in values.lists() if hasattr(values, "lists") else ((k, [v]) for k, v in values.items()):
+            if NUL in name or any(NUL in item for item in items if isinstance(item, str)):
+                return name
+        return None
+
+    @staticmethod
+    def describe(where, name) -> str:
+        shown = name.replace(NUL, "\\0")
+        if where == "query":
+            return _('the query parameter "%(name)s"') % {"name": shown}
+        if where == "cookie":
+            return _('the cookie "%(name)s"') % {"name": shown}
+        return _('the form field "%(name)s"') % {"name": shown}
+
+    @staticmethod
+    def nul_refused(request, where):
+        return views.bad_request_page(request, _(
+            "The request holds a NUL character (%%00) in %(where)s. No address, search or field of the tracker "
+            "can contain one; remove it and try again.") % {"where": where})
