@@ -78,7 +78,15 @@ class TwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         owed = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-        if owed is None or not request.user.is_authenticated or request.user.is_verified():
+        if not request.user.is_authenticated or request.user.is_verified():
+            return None
+        if owed is None and mfa.two_factor_required(request.user):
+            # Made an administrator (or superuser) after signing in: what is owed is decided
+            # again, else the admin would be used with the password alone. Costs a query only
+            # for such an unverified session, which goes no further than the two-factor pages.
+            owed = VERIFY if mfa.has_two_factor(request.user) else ENROL
+            request.session[SESSION_KEY] = owed
+        if owed is None:
             return None
         view_name = request.resolver_match.view_name if request.resolver_match else ""
         allowed = _ENROL_ALLOWED if owed == ENROL else _ALWAYS_ALLOWED

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -6,8 +7,40 @@ from .models import OutboxMessage, PartnerCountry, PriorityArea
 from .services import restore, soft_delete
 
 
+class LookupGuardMixin:
+    """The admin takes any lookup on a model's own fields from the query string, and a value
+    Python cannot turn into a date (``?created_at__year=-1``) fails only when the list is
+    counted, as a ValueError or OverflowError: a 500. Answered as Django answers every other bad
+    filter (IncorrectLookupParameters: back to the list with ``?e=1``)."""
+
+    def get_changelist_instance(self, request):
+        from django.contrib.admin.options import IncorrectLookupParameters
+
+        try:
+            return super().get_changelist_instance(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+class ReferenceDataForm(forms.ModelForm):
+    """Priority areas and countries have no validators of their own (a migration would be
+    needed): their admin form applies the rules of every other text and date (rcf.validators)."""
+
+    def __init__(self, *args, **kwargs):
+        from .validators import date_in_bounds, no_control_characters, no_control_characters_multiline
+
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.DateField):
+                field.validators.append(date_in_bounds)
+            elif isinstance(field, forms.CharField):
+                multiline = isinstance(field.widget, forms.Textarea)
+                field.validators.append(no_control_characters_multiline if multiline else no_control_characters)
+
+
 @admin.register(PriorityArea)
-class PriorityAreaAdmin(admin.ModelAdmin):
+class PriorityAreaAdmin(LookupGuardMixin, admin.ModelAdmin):
+    form = ReferenceDataForm
     list_display = ("sort_order", "code", "name", "name_ko")
     list_display_links = ("code",)
     search_fields = ("code", "name", "name_ko")
@@ -15,7 +48,8 @@ class PriorityAreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerCountry)
-class PartnerCountryAdmin(admin.ModelAdmin):
+class PartnerCountryAdmin(LookupGuardMixin, admin.ModelAdmin):
+    form = ReferenceDataForm
     list_display = ("name", "name_ko", "iso2", "iso3", "group", "member_since")
     list_filter = ("group",)
     search_fields = ("name", "name_ko", "iso2", "iso3")
@@ -36,7 +70,7 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TrackedModelAdmin(admin.ModelAdmin):
+class TrackedModelAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Admin for soft-deletable records: "delete" marks the record deleted
     (sync clients get a tombstone), and deleted records can be restored."""
 
@@ -97,7 +131,7 @@ if admin.site.is_registered(TokenProxy):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Tokens of sync clients: listed here, revoked by deleting them. A key is
     shown once, when the token is added; only its digest is kept.
 
@@ -136,7 +170,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Read-only view of the work queued by changes (rcf.outbox), so an operator
     can see what is waiting, what failed and why. Only the drain writes here."""
 

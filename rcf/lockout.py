@@ -59,6 +59,23 @@ def client_address(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+def _username_field() -> str:
+    return getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")
+
+
+def client_username(request, credentials=None) -> str | None:
+    """The username a sign-in was tried with, as django-axes stores and counts it: cut to the
+    length of its column. Django's sign-in form passes a username of any length on to
+    ``authenticate``, and a longer one failed the insert (a 500 on PostgreSQL) for anyone."""
+    if credentials:
+        username = credentials.get(_username_field())
+    else:
+        username = getattr(request, "data", request.POST).get(_username_field())
+    if not isinstance(username, str):
+        return username
+    return username[: AccessAttempt._meta.get_field("username").max_length]
+
+
 def lockout_response(request, original_response=None, credentials=None):
     """The lockout page: the site's own, saying when to try again (429 with Retry-After)."""
     cool_off = get_cool_off(request)

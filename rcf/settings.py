@@ -360,6 +360,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_LOCKOUT_CALLABLE = "rcf.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "rcf.lockout.client_address"
+AXES_USERNAME_CALLABLE = "rcf.lockout.client_username"  # cut to the column: a long one is no 500
 # A successful password must not wipe the count: the two-factor code comes after it, and wrong
 # codes count too. The count ends with the window or an administrator's unlock.
 AXES_RESET_ON_SUCCESS = False

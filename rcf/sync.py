@@ -43,15 +43,18 @@ too), an epoch number, and an offset:
   (``epoch + 1``), and needs no horizon: every row it can see was restored,
   and every later stamp will sort after it.
 
-``pg_upgrade`` and a failover to a streaming replica keep what matters
-(the transaction counter; a replica even keeps the system identifier);
-after ``pg_upgrade`` clients sync in full once. A restore that keeps both
-the cluster and the database (``pg_restore --clean``, point-in-time
-recovery) is not detectable: ``manage.py restore_database`` starts a new
-epoch itself (``rcf_sync_epoch(true)``).
+Where the host withholds ``pg_control_system()`` (it is PUBLIC's by default)
+the database OID alone identifies the database. ``pg_upgrade`` and a
+failover to a streaming replica keep what matters (the transaction counter;
+a replica even keeps the system identifier); after ``pg_upgrade`` clients
+sync in full once. A restore that keeps both the cluster and the database
+(``pg_restore --clean``, point-in-time recovery) cannot be told apart:
+``manage.py restore_database`` restores into a new database and starts a
+new epoch itself, and ``restore_database --new-epoch-only`` starts one after
+a restore by other means (``rcf_sync_epoch(true)``, which keeps the offset).
 
 On SQLite the file carries its own write counter wherever it is copied; the
-epoch is read (a fixture load moves it on, see ``rcf.receivers``) but never
+epoch is read (a fixture load moves it on, see ``rcf.fixture_loading``) but never
 checked against an identity.
 """
 
@@ -97,8 +100,14 @@ BEGIN
     IF cached IS NOT NULL AND cached <> '' THEN
         RETURN cached::bigint[];
     END IF;
-    SELECT ARRAY[c.system_identifier, d.oid::bigint] INTO identity
-        FROM pg_control_system() c, pg_database d WHERE d.datname = current_database();
+    BEGIN
+        SELECT ARRAY[c.system_identifier, d.oid::bigint] INTO identity
+            FROM pg_control_system() c, pg_database d WHERE d.datname = current_database();
+    EXCEPTION WHEN insufficient_privilege THEN
+        -- A host that withholds pg_control_system() (PUBLIC may run it by
+        -- default): the database OID alone, and restore_database's epoch.
+        SELECT ARRAY[0, d.oid::bigint] INTO identity FROM pg_database d WHERE d.datname = current_database();
+    END;
     PERFORM set_config('rcf.sync_identity', identity::text, false);
     RETURN identity;
 END $$ LANGUAGE plpgsql;

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from rcf.admin import TrackedModelAdmin
+from rcf.admin import LookupGuardMixin, TrackedModelAdmin
 
 from . import roles
 from .models import ReadinessFlag, SCMCycle
@@ -21,7 +21,7 @@ class SCMCycleAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(ReadinessFlag)
-class ReadinessFlagAdmin(admin.ModelAdmin):
+class ReadinessFlagAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Flags are raised and resolved by the readiness job only: read-only here."""
 
     list_display = ("year", "kind", "scm_cycle", "raised_at", "resolved_at", "notified_at")
@@ -77,7 +77,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class RoleUserAdmin(DjangoUserAdmin):
+class RoleUserAdmin(LookupGuardMixin, DjangoUserAdmin):
     """Django's user admin for superusers; for administrators (staff with the
     ``auth`` permissions of their role) a narrower one: the user's name, e-mail,
     role (one of the four) and active flag, on accounts ``roles.can_manage_user``

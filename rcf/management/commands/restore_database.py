@@ -1,4 +1,5 @@
-"""Restore a ``backup_database`` file: ``restore_database PATH [--no-input]``.
+"""Restore a ``backup_database`` file: ``restore_database PATH [--no-input]``;
+``restore_database --new-epoch-only`` after a restore by other means.
 
 Into the database of ``DATABASE_URL``, which must be empty (a new database:
 ``createdb``, or a new SQLite file name): the command never drops anything,
@@ -32,11 +33,24 @@ class Command(BaseCommand):
     help = "Restore a backup_database file into the (empty) configured database, migrate, start a new sync epoch."
 
     def add_arguments(self, parser):
-        parser.add_argument("path", help="The backup file (pg_dump -Fc on PostgreSQL, an SQLite database file).")
+        parser.add_argument("path", nargs="?",
+                            help="The backup file (pg_dump -Fc on PostgreSQL, an SQLite database file).")
         parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive",
                             help="Do not ask for confirmation.")
+        parser.add_argument(
+            "--new-epoch-only", action="store_true",
+            help="Restore nothing; only start a new sync epoch (after a point-in-time recovery, or a restore by "
+                 "other means into the same database): sync clients' cursors answer 410 and they sync in full.",
+        )
 
-    def handle(self, *args, path, interactive, **options):
+    def handle(self, *args, path, interactive, new_epoch_only, **options):
+        if new_epoch_only:
+            with transaction.atomic():
+                epoch = start_new_epoch(connection)
+            self.stdout.write(f"Sync epoch {epoch}: sync clients' earlier cursors answer 410 and they sync in full.")
+            return
+        if path is None:
+            raise CommandError("Name the backup file to restore (or pass --new-epoch-only).")
         source = Path(path).resolve()
         if not source.is_file():
             raise CommandError(f"{source} is not a file.")
