@@ -6,7 +6,7 @@ from . import accounts
 urlpatterns = [
     path("login/", accounts.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/", accounts.GuardedPasswordChangeView.as_view(), name="password_change"),
     path("password_change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("two-factor/", accounts.TwoFactorView.as_view(), name="two_factor"),
     path("two-factor/verify/", accounts.TwoFactorVerifyView.as_view(), name="two_factor_verify"),

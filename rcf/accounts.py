@@ -312,3 +312,22 @@ class TwoFactorDisableView(VerifiedIfEnrolledMixin, View):
                 return redirect("two_factor")
             form.add_error(None, _("That password or code is not right. Nothing was changed."))
         return render(request, "accounts/two_factor.html", TwoFactorView.context(request, form), status=400)
+
+
+@method_decorator(never_cache, name="dispatch")
+class GuardedPasswordChangeView(auth_views.PasswordChangeView):
+    """Changing the password asks for the current one: a wrong one counts toward the sign-in
+    lockout like a wrong password at sign-in, so someone holding a stolen session cannot guess
+    the password without limit and then change it."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and request.user.is_authenticated and _locked(request, request.user):
+            return lockout_response(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if "old_password" in form.errors:
+            locked = _failed_attempt(self.request, self.request.user)
+            if locked:
+                return locked
+        return super().form_invalid(form)

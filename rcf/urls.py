@@ -2,11 +2,15 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from . import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # One password-change page for everyone: the site's counts wrong current passwords toward the
+    # sign-in lockout (rcf.accounts.GuardedPasswordChangeView); the admin's own would not.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="password_change", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("rcf.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

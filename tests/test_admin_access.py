@@ -174,7 +174,7 @@ def test_password_page(client, people, actor_name, target_name):
 
 def test_administrators_change_their_own_password_on_the_normal_page(client, administrator):
     client.force_login(administrator)
-    response = client.post("/admin/password_change/", {
+    response = client.post("/accounts/password_change/", {
         "old_password": "pw-for-tests-1", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
     })
     assert response.status_code == 302, response.content[:3000]

@@ -361,3 +361,26 @@ def test_behind_the_proxy_the_forwarded_address_counts_and_garbage_is_no_error(c
     assert sign_in(client, "target", HTTP_X_FORWARDED_FOR="192.0.2.10").status_code == 429
     assert sign_in(client, "target", HTTP_X_FORWARDED_FOR="not-an-address").status_code == 302
     assert AccessAttempt.objects.filter(ip_address="192.0.2.10").exists()
+
+
+def test_wrong_current_passwords_on_the_password_change_page_count_toward_the_lockout(client):
+    """A stolen session must not allow guessing the password without limit (and then changing it)."""
+    user = UserFactory(username="session-thief-target")
+    user.set_password(PASSWORD)
+    user.save()
+    client.force_login(user)
+    url = "/accounts/password_change/"
+    attempt = {"new_password1": "A-new-pass-2026!", "new_password2": "A-new-pass-2026!"}
+    statuses = [client.post(url, {**attempt, "old_password": f"guess-{i}"}).status_code for i in range(5)]
+    assert statuses[:4] == [200] * 4 and statuses[4] == 429
+    # Signed out, and the right current password does not change it now either.
+    assert client.post(url, {**attempt, "old_password": PASSWORD}).status_code in (302, 429)
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert sign_in(client, user.username).status_code == 429
+
+
+def test_the_admin_password_change_goes_to_the_guarded_page(client, administrator):
+    client.force_login(administrator)
+    response = client.get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/password_change/"
