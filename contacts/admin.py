@@ -42,8 +42,16 @@ class OrganizationAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
 class PointOfContactAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     form = PointOfContactAdminForm
     list_display = ("full_name", "side", "is_lead", "organization", "title", "email", "active", "deleted_at")
-    list_filter = ("side", "is_lead", "active", "priority_areas")
+    list_filter = ("side", "is_lead", "active", "preferred_language", "priority_areas")
     search_fields = ("full_name", "full_name_ko", "email", "title", "organization__name")
     list_select_related = ("organization",)
     autocomplete_fields = ("organization", "user")
     filter_horizontal = ("priority_areas",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who is a lead and whose login is whose grant the lead steps: administrators only
+        # (contacts.services); for anyone else the fields are shown, and a posted value is ignored.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if not services.can_designate_leads(request.user):
+            readonly += tuple(f for f in services.ADMIN_ONLY_FIELDS if f not in readonly)
+        return readonly

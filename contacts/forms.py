@@ -24,7 +24,7 @@ class PointOfContactForm(forms.ModelForm):
     class Meta:
         model = PointOfContact
         fields = ("full_name", "full_name_ko", "title", "organization", "side", "email", "phone", "is_lead",
-                  "active", "priority_areas")
+                  "active", "priority_areas", "preferred_language")
         widgets = {"priority_areas": forms.CheckboxSelectMultiple}
         # The model's "title" msgid is shared with a project's title; a person has a job title.
         labels = {"title": _("Job title")}
@@ -32,5 +32,10 @@ class PointOfContactForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = Organization.objects.order_by("side", "name")
+        # Left out of a submission (an older form, a script): keep what the POC has, English for a new one.
+        self.fields["preferred_language"].required = False
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+
+    def clean_preferred_language(self):
+        return self.cleaned_data.get("preferred_language") or self.instance.preferred_language or "en"

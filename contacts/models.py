@@ -63,6 +63,13 @@ class Organization(TrackedModel):
         return self.name
 
 
+class PreferredLanguage(models.TextChoices):
+    """The languages of the site (settings.LANGUAGES) a POC can read notices in."""
+
+    EN = "en", _("English")
+    KO = "ko", _("Korean")
+
+
 class PointOfContact(TrackedModel):
     """A person named by the U.S. or ROK side; lead POCs review opportunities
     and set project priorities."""
@@ -88,6 +95,11 @@ class PointOfContact(TrackedModel):
         PriorityArea, verbose_name=_("priority areas"), blank=True, related_name="points_of_contact"
     )
     active = models.BooleanField(_("active"), default=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=PreferredLanguage.choices,
+        default=PreferredLanguage.EN, db_default=PreferredLanguage.EN,
+        help_text=_("The language of the e-mails this person is sent (readiness notices)."),
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("login"),
@@ -103,8 +115,12 @@ class PointOfContact(TrackedModel):
         ordering = ["side", "-is_lead", "full_name"]
         verbose_name = _("point of contact")
         verbose_name_plural = _("points of contact")
+        # Administrators alone (contacts.services): who is a lead, and which login is whose.
+        permissions = [("designate_lead_pointofcontact", _("Can designate lead POCs and link logins to POCs"))]
         constraints = [
             models.CheckConstraint(condition=Q(side__in=Side.values), name="poc_side_valid"),
+            models.CheckConstraint(condition=Q(preferred_language__in=PreferredLanguage.values),
+                                   name="poc_preferred_language_valid"),
             models.UniqueConstraint(
                 Lower("email"),
                 condition=Q(deleted_at__isnull=True) & ~Q(email=""),

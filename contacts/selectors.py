@@ -44,3 +44,23 @@ def organization_list():
     return Organization.objects.select_related("country").prefetch_related(
         Prefetch("points_of_contact", queryset=PointOfContact.objects.order_by("-is_lead", "full_name"))
     )
+
+
+LEAD_SIDES = ("us", "rok")
+
+
+def acting_lead_poc(user) -> PointOfContact | None:
+    """The lead POC a login acts as, or None.
+
+    Lead-POC powers (the lifecycle steps beyond an editor's, priorities,
+    proposing and concurring with joint decisions) come from being linked to
+    a live, active lead POC of the U.S. or ROK side, never from a group
+    alone: a person speaks for their side because the directory says so.
+    One query; the link is one-to-one, so there is at most one."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return (
+        PointOfContact.objects.select_related("organization")
+        .filter(user_id=user.pk, is_lead=True, active=True, side__in=LEAD_SIDES)
+        .first()
+    )

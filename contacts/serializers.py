@@ -33,6 +33,6 @@ class PointOfContactSerializer(ApiModelSerializer):
         model = PointOfContact
         fields = (
             "id", "full_name", "full_name_ko", "title", "organization", "side", "email", "phone", "is_lead",
-            "active", "priority_areas", *TRACKED_READ_ONLY[1:],
+            "active", "priority_areas", "preferred_language", *TRACKED_READ_ONLY[1:],
         )
         read_only_fields = TRACKED_READ_ONLY

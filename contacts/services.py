@@ -9,7 +9,7 @@ from .models import Organization, PointOfContact
 
 ORGANIZATION_FIELDS = ("name", "name_ko", "side", "country", "website", "notes")
 POC_FIELDS = ("full_name", "full_name_ko", "title", "organization", "side", "email", "phone", "is_lead", "active",
-              "user")
+              "user", "preferred_language")
 POC_M2M = ("priority_areas",)
 
 
@@ -60,8 +60,47 @@ def poc_side_change_check(poc: PointOfContact, new_side) -> None:
         )
 
 
+# Who is a lead POC, and which login acts as which POC, decide who may take
+# the lead steps (contacts.selectors.acting_lead_poc): administrators alone
+# set them.
+ADMIN_ONLY_FIELDS = ("is_lead", "user")
+DESIGNATE_LEADS = "contacts.designate_lead_pointofcontact"
+
+
+def can_designate_leads(user) -> bool:
+    return user is None or user.has_perm(DESIGNATE_LEADS)
+
+
+def _check_admin_only_fields(by, fields: dict, poc: PointOfContact | None) -> None:
+    """Refuse, naming the field, a change of ``is_lead`` or of the linked
+    login by anyone but an administrator (``by=None``: the system)."""
+    if can_designate_leads(by):
+        return
+    defaults = {"is_lead": False, "user": None}
+    errors = {}
+    for name in ADMIN_ONLY_FIELDS:
+        if name not in fields:
+            continue
+        current = getattr(poc, f"{name}_id" if name == "user" else name) if poc is not None else defaults[name]
+        wanted = fields[name]
+        if name == "user":
+            wanted = getattr(wanted, "pk", wanted)
+        if bool(wanted) != bool(current) or (name == "user" and wanted != current):
+            errors[name] = [
+                _("Only administrators can designate or remove lead POCs.") if name == "is_lead"
+                else _("Only administrators can link a login to a point of contact.")
+            ]
+    lead_with_login = poc is not None and poc.is_lead and poc.user_id
+    if lead_with_login and fields.get("side") not in (None, poc.side):
+        # The side a lead acts for is part of the designation.
+        errors["side"] = [_("Only administrators can move a lead POC with a login to the other side.")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def poc_create(*, by=None, **data) -> PointOfContact:
     fields, m2m = split_fields(data, editable=POC_FIELDS, m2m=POC_M2M)
+    _check_admin_only_fields(by, fields, None)
     _resolve_areas(m2m)
     return tracked_create(model=PointOfContact, by=by, fields=fields, m2m=m2m)
 
@@ -70,6 +109,7 @@ def poc_update(*, poc: PointOfContact, by=None, expected_version=None, **data) -
     fields, m2m = split_fields(data, editable=POC_FIELDS, m2m=POC_M2M)
     _resolve_areas(m2m)
     poc_side_change_check(poc, fields.get("side"))
+    _check_admin_only_fields(by, fields, poc)
     return tracked_update(instance=poc, by=by, expected_version=expected_version, fields=fields, m2m=m2m)
 
 

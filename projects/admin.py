@@ -7,13 +7,17 @@ from contacts.models import Organization, PointOfContact
 from rcf.admin import TrackedModelAdmin
 
 from . import services
-from .models import CooperativeProject, Engagement, ProjectStatus, ProjectTransition
+from .models import Concurrence, CooperativeProject, Engagement, ProjectStatus, ProjectTransition
 
 
 class CooperativeProjectAdminForm(forms.ModelForm):
     class Meta:
         model = CooperativeProject
         fields = (*services.EDITABLE_FIELDS, *services.M2M_FIELDS)
+        widgets = {
+            "title_ko": forms.TextInput(attrs={"lang": "ko", "class": "vTextField"}),
+            "summary_ko": forms.Textarea(attrs={"lang": "ko", "class": "vLargeTextField"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,11 +61,11 @@ class ProjectTransitionInline(admin.TabularInline):
 class CooperativeProjectAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     form = CooperativeProjectAdminForm
     list_display = (
-        "title", "priority_area", "status", "priority", "lead_side", "ready_on", "version", "updated_at",
+        "title", "title_ko", "priority_area", "status", "priority", "lead_side", "ready_on", "version", "updated_at",
         "deleted_at",
     )
     list_filter = ("status", "priority_area", "lead_side", "partner_countries__group")
-    search_fields = ("title", "summary", "external_id")
+    search_fields = ("title", "summary", "title_ko", "summary_ko", "external_id")
     list_select_related = ("priority_area",)
     readonly_fields = (
         "status", "ready_on", "version", "created_at", "created_by", "updated_at", "updated_by", "deleted_at",
@@ -98,8 +102,30 @@ class CooperativeProjectAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
 class EngagementAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     list_display = ("date", "kind", "project", "location")
     list_filter = ("kind", "date")
-    search_fields = ("summary", "project__title", "location")
+    search_fields = ("summary", "project__title", "project__title_ko", "location")
     date_hierarchy = "date"
     autocomplete_fields = ("project",)
     filter_horizontal = ("participants",)
     list_select_related = ("project",)
+
+
+@admin.register(Concurrence)
+class ConcurrenceAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
+    """Proposals and answers, read-only: they are made and answered by the
+    lead POCs (projects.services.concurrence_*), whose sides the admin
+    cannot vouch for."""
+
+    list_display = ("project", "step", "side", "proposed_by", "proposed_at", "concurred_at", "declined_at",
+                    "withdrawn_at")
+    list_filter = ("step", "side")
+    search_fields = ("project__title", "project__title_ko", "note", "response_note")
+    list_select_related = ("project", "proposed_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

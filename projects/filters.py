@@ -81,7 +81,11 @@ class ProjectFilter(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value) | Q(external_id=value))
+        # Both languages: a Korean fragment finds the Korean title or summary.
+        return queryset.filter(
+            Q(title__icontains=value) | Q(summary__icontains=value) | Q(title_ko__icontains=value)
+            | Q(summary_ko__icontains=value) | Q(external_id=value)
+        )
 
     def filter_area(self, queryset, name, value):
         return filter_by_area(queryset, value)

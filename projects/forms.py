@@ -59,7 +59,8 @@ class ProjectForm(forms.ModelForm):
     class Meta:
         model = CooperativeProject
         fields = (
-            "title", "summary", "priority_area", "additional_areas", "partner_countries", "lead_side",
+            "title", "title_ko", "summary", "summary_ko", "priority_area", "additional_areas", "partner_countries",
+            "lead_side",
             "priority", "us_lead_poc", "rok_lead_poc", "channel", "industry_partners", "complementary_efforts",
             "complemented_partners", "resources_estimate", "resources_currency", "resources_note",
             "target_year", "start_date", "end_date", "external_id",
@@ -70,6 +71,9 @@ class ProjectForm(forms.ModelForm):
             "additional_areas": forms.CheckboxSelectMultiple,
             "industry_partners": forms.SelectMultiple,
             "summary": forms.Textarea(attrs={"rows": 4}),
+            # lang="ko": the right font and screen-reader voice for the Korean text.
+            "title_ko": forms.TextInput(attrs={"lang": "ko"}),
+            "summary_ko": forms.Textarea(attrs={"rows": 4, "lang": "ko"}),
             "complementary_efforts": forms.Textarea(attrs={"rows": 3}),
             "resources_note": forms.Textarea(attrs={"rows": 2}),
         }
@@ -85,7 +89,7 @@ class ProjectForm(forms.ModelForm):
         self.fields["additional_areas"].queryset = PriorityArea.objects.all()
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
-        if user is not None and not user.has_perm("projects.prioritize_cooperativeproject"):
+        if user is not None and not services.can_act_as_lead(user):
             # Priority is the lead POCs' call; others see it, they cannot set it.
             self.fields["priority"].disabled = True
             self.fields["priority"].help_text = _("Set by lead POCs.")
@@ -109,6 +113,17 @@ class TransitionForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
+class ConcurrenceAnswerForm(forms.Form):
+    """Concur with, decline (note required, checked by the service) or
+    withdraw a proposal; the versions are what the lead reviewed."""
+
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                           validators=[no_control_characters_multiline])
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1, max_value=2**31 - 1)
+    project_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1,
+                                         max_value=2**31 - 1)
+
+
 class EngagementForm(forms.ModelForm):
     class Meta:
         model = Engagement
@@ -124,4 +139,4 @@ class EngagementForm(forms.ModelForm):
         self.fields["participants"].queryset = PointOfContact.objects.filter(active=True).order_by("side", "full_name")
 
 
-__all__ = ["EngagementForm", "ProjectForm", "TransitionForm", "services"]
+__all__ = ["ConcurrenceAnswerForm", "EngagementForm", "ProjectForm", "TransitionForm", "services"]

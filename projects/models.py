@@ -54,9 +54,26 @@ class Currency(models.TextChoices):
     KRW = "KRW", _("Korean won (KRW)")
 
 
+def _in_reader_language(english: str, korean: str) -> str:
+    from django.utils.translation import get_language
+
+    if (get_language() or "").startswith("ko"):
+        return korean or english
+    return english or korean
+
+
 class CooperativeProject(TrackedModel):
     title = models.CharField(_("title"), max_length=300, validators=[plain_text])
     summary = models.TextField(_("summary"), blank=True, validators=[multiline_text])
+    # Optional Korean versions; pages show the reader's language and fall back
+    # to the other (localized_title, localized_summary). db_default: the column
+    # is added without a table rebuild (SQLite would drop the table's triggers).
+    title_ko = models.CharField(
+        _("Korean title"), max_length=300, blank=True, default="", db_default="", validators=[plain_text]
+    )
+    summary_ko = models.TextField(
+        _("Korean summary"), blank=True, default="", db_default="", validators=[multiline_text]
+    )
     channel = models.CharField(
         _("government channel"),
         max_length=200,
@@ -255,7 +272,16 @@ class CooperativeProject(TrackedModel):
         ]
 
     def __str__(self):
-        return self.title
+        return self.localized_title
+
+    @property
+    def localized_title(self) -> str:
+        """The title in the reader's language (``get_language()``), else the other one."""
+        return _in_reader_language(self.title, self.title_ko)
+
+    @property
+    def localized_summary(self) -> str:
+        return _in_reader_language(self.summary, self.summary_ko)
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -362,3 +388,155 @@ class Engagement(TrackedModel):
 
     def __str__(self):
         return f"{self.date} {self.get_kind_display()}: {self.project}"
+
+
+class ConcurrenceStep(models.TextChoices):
+    """The joint decisions: one side proposes, the other concurs."""
+
+    PRIORITIZED = "prioritized", _("Prioritised")
+    READY = "ready", _("Ready")
+
+
+class ProposingSide(models.TextChoices):
+    US = "us", _("U.S.")
+    ROK = "rok", _("ROK")
+
+
+# The project fields whose change while a proposal is open is shown on it:
+# what the other side is asked to concur with.
+CONCURRENCE_WATCHED_FIELDS = ("us_lead_poc", "rok_lead_poc", "partner_countries", "summary", "summary_ko")
+
+
+class Concurrence(TrackedModel):
+    """A lead POC's proposal to prioritise a project or declare it ready, and
+    the other side's answer (projects.services: concurrence_*). Open while
+    none of concurred_at, declined_at and withdrawn_at is set."""
+
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), on_delete=models.PROTECT, related_name="concurrences"
+    )
+    step = models.CharField(_("step"), max_length=20, choices=ConcurrenceStep.choices)
+    from_status = models.CharField(
+        _("status when proposed"), max_length=20, choices=ProjectStatus.choices, editable=False,
+        help_text=_("A proposal made for a project that has since moved is stale."),
+    )
+    project_version = models.PositiveIntegerField(_("project version when proposed"), editable=False)
+    priority = models.PositiveSmallIntegerField(
+        _("proposed priority"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    ready_on = models.DateField(
+        _("proposed ready date"), null=True, blank=True, validators=[date_in_bounds],
+        help_text=_("A backfill date; empty: the day the other side concurs."),
+    )
+    side = models.CharField(_("proposing side"), max_length=3, choices=ProposingSide.choices)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), null=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+    )
+    proposer_poc = models.ForeignKey(
+        PointOfContact, verbose_name=_("proposing lead POC"), null=True, on_delete=models.PROTECT,
+        related_name="+", editable=False,
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True, validators=[multiline_text])
+    concurred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("concurred by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+    concurred_at = models.DateTimeField(_("concurred at"), null=True, blank=True, editable=False)
+    declined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("declined by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+", editable=False,
+    )
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True, editable=False)
+    withdrawn_at = models.DateTimeField(
+        _("withdrawn at"), null=True, blank=True, editable=False,
+        help_text=_("Withdrawn by the proposing side, or closed because the project moved on."),
+    )
+    response_note = models.TextField(
+        _("reply note"), blank=True, validators=[multiline_text],
+        help_text=_("Why it was declined (required), or a note with the concurrence."),
+    )
+    changes = models.JSONField(
+        _("changes while open"), default=list, blank=True, editable=False,
+        help_text=_("Changes to the project's lead POCs, partner countries or summary made while it was open."),
+    )
+    reminded_at = models.DateTimeField(
+        _("reminder sent at"), null=True, blank=True, editable=False,
+        help_text=_("When the other side's lead POCs were reminded of it (once per proposal)."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        verbose_name = _("concurrence")
+        verbose_name_plural = _("concurrences")
+        indexes = [models.Index(fields=["sync_txid", "id"], name="concurrence_sync")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "step"],
+                condition=Q(concurred_at__isnull=True, declined_at__isnull=True, withdrawn_at__isnull=True,
+                            deleted_at__isnull=True),
+                name="concurrence_one_open_per_project_step",
+                violation_error_message=_("A proposal for this step of this project is already open."),
+            ),
+            models.CheckConstraint(condition=Q(step__in=ConcurrenceStep.values), name="concurrence_step_valid"),
+            models.CheckConstraint(condition=Q(side__in=ProposingSide.values), name="concurrence_side_valid"),
+            models.CheckConstraint(
+                condition=Q(priority__isnull=True) | Q(priority__gte=1, priority__lte=5),
+                name="concurrence_priority_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=~Q(step=ConcurrenceStep.PRIORITIZED) | Q(priority__isnull=False, ready_on__isnull=True),
+                name="concurrence_prioritized_has_priority",
+            ),
+            # At most one way of closing it.
+            models.CheckConstraint(
+                condition=(
+                    Q(concurred_at__isnull=True, declined_at__isnull=True)
+                    | Q(concurred_at__isnull=True, withdrawn_at__isnull=True)
+                    | Q(declined_at__isnull=True, withdrawn_at__isnull=True)
+                ),
+                name="concurrence_closed_once",
+            ),
+            models.CheckConstraint(condition=date_bounds_q("ready_on", nullable=True),
+                                   name="concurrence_ready_on_in_bounds"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="concurrence_version_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.project_id}: {self.get_step_display()} ({self.get_side_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.concurred_at is None and self.declined_at is None and self.withdrawn_at is None
+
+    @property
+    def state(self) -> str:
+        if self.concurred_at:
+            return "concurred"
+        if self.declined_at:
+            return "declined"
+        if self.withdrawn_at:
+            return "withdrawn"
+        return "open"
+
+    @property
+    def awaited_side(self) -> str:
+        return ProposingSide.ROK if self.side == ProposingSide.US else ProposingSide.US
+
+    def awaiting_label(self):
+        return (_("Awaiting ROK concurrence") if self.awaited_side == ProposingSide.ROK
+                else _("Awaiting U.S. concurrence"))
+
+    def change_entries(self) -> list[dict]:
+        """The recorded changes, with the field's label in the reader's language."""
+        entries = []
+        for change in self.changes or []:
+            try:
+                label = CooperativeProject._meta.get_field(change.get("field", "")).verbose_name
+            except Exception:  # noqa: BLE001 - a field renamed since: show its stored name
+                label = change.get("field", "")
+            entries.append({**change, "label": label})
+        return entries

@@ -14,4 +14,6 @@ urlpatterns = [
     path("<int:pk>/delete/", views.ProjectDeleteView.as_view(), name="delete"),
     path("<int:pk>/restore/", views.ProjectRestoreView.as_view(), name="restore"),
     path("<int:pk>/engagements/", views.EngagementCreateView.as_view(), name="log_engagement"),
+    re_path(r"^concurrences/(?P<pk>[0-9]+)/(?P<answer>concur|decline|withdraw)/$",
+            views.ConcurrenceAnswerView.as_view(), name="concurrence_answer"),
 ]

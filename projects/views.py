@@ -9,15 +9,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
 from rcf.views import StaffView, apply_service_errors
 
 from . import selectors, services
 from .filters import ProjectFilter
-from .forms import EngagementForm, ProjectForm, TransitionForm
+from .forms import ConcurrenceAnswerForm, EngagementForm, ProjectForm, TransitionForm
 from .history import changes_since, history_entries
-from .models import CooperativeProject, ProjectStatus
+from .models import Concurrence, CooperativeProject, ProjectStatus
 
 
 def _get_project(request, pk, *, include_deleted=False):
@@ -65,9 +66,17 @@ class ProjectDetailView(StaffView):
             for status in services.allowed_transitions(project=project)
             if services.can_take_step(user=request.user, from_status=project.status, to_status=status)
         ] if not project.is_deleted else []
+        proposal = services.open_proposal(project=project) if not project.is_deleted else None
+        acting = acting_lead_poc(request.user)
         return {
             "project": project,
             "steps": steps,
+            # Joint concurrence (templates/projects/_concurrence.html).
+            "proposal": proposal,
+            "can_answer": bool(proposal and acting and acting.side != proposal.side
+                               and services.can_act_as_lead(request.user)),
+            "can_withdraw": bool(proposal and acting and acting.side == proposal.side
+                                 and services.can_act_as_lead(request.user)),
             "history": history_entries(project),
             "engagement_form": extra.pop("engagement_form", None) or EngagementForm(),
             "transition_form": extra.pop("transition_form", None),
@@ -93,7 +102,7 @@ class ProjectCreateView(StaffView):
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                messages.success(request, _("Project “%(title)s” created.") % {"title": project.title})
+                messages.success(request, _("Project “%(title)s” created.") % {"title": project.localized_title})
                 return redirect("projects:detail", pk=project.pk)
         return render(request, "projects/project_form.html", {"form": form}, status=400)
 
@@ -108,7 +117,7 @@ class ProjectUpdateView(StaffView):
 
     def post(self, request, pk):
         project = _get_project(request, pk)
-        saved_title = project.title  # the bound form writes the user's input into `project`
+        saved_title = project.localized_title  # the bound form writes the user's input into `project`
         form = ProjectForm(request.POST, instance=project, user=request.user)
         conflict = None
         if form.is_valid():
@@ -130,7 +139,7 @@ class ProjectUpdateView(StaffView):
                 messages.success(request, _("Project saved."))
                 return redirect("projects:detail", pk=pk)
         if conflict:
-            saved_title = conflict["current"].title
+            saved_title = conflict["current"].localized_title
         return render(request, "projects/project_form.html",
                       {"form": form, "project": project, "conflict": conflict, "saved_title": saved_title},
                       status=409 if conflict else 400)
@@ -149,7 +158,7 @@ class ProjectTransitionView(StaffView):
             return redirect("projects:detail", pk=pk)
         data = form.cleaned_data
         try:
-            services.project_transition(
+            result = services.project_transition(
                 project=CooperativeProject.objects.get(pk=pk), to=data["to"], by=request.user, note=data["note"],
                 ready_on=data["ready_on"], priority=data["priority"], expected_version=data["version"] or None)
         except VersionConflict:
@@ -161,9 +170,53 @@ class ProjectTransitionView(StaffView):
             messages.error(request, _("The step to “%(to)s” was refused: %(reasons)s") % {
                 "to": ProjectStatus(data["to"]).label, "reasons": " ".join(reasons)})
         else:
-            messages.success(request, _("The project is now “%(status)s”.") % {
-                "status": ProjectStatus(data["to"]).label})
+            if isinstance(result, Concurrence):
+                messages.success(request, _("Proposed “%(status)s”: %(awaiting)s.") % {
+                    "status": ProjectStatus(data["to"]).label, "awaiting": result.awaiting_label()})
+            else:
+                messages.success(request, _("The project is now “%(status)s”.") % {
+                    "status": ProjectStatus(data["to"]).label})
         return redirect("projects:detail", pk=project.pk)
+
+
+class ConcurrenceAnswerView(StaffView):
+    """A lead POC concurs with, declines or withdraws the open proposal
+    (projects.services.concurrence_*); the page says what happened."""
+
+    permission_required = "projects.change_cooperativeproject"
+
+    def post(self, request, pk, answer):
+        proposal = get_object_or_404(Concurrence.objects.select_related("project"), pk=pk)
+        form = ConcurrenceAnswerForm(request.POST)
+        target = reverse("projects:detail", args=[proposal.project_id]) + "#concurrence"
+        if not form.is_valid():
+            messages.error(request, _("Nothing was done: %(errors)s") % {
+                "errors": "; ".join(" ".join(e) for e in form.errors.values())})
+            return redirect(target)
+        data = form.cleaned_data
+        service = {"concur": services.concurrence_concur, "decline": services.concurrence_decline,
+                   "withdraw": services.concurrence_withdraw}[answer]
+        kwargs = {"concurrence": proposal, "by": request.user, "note": data["note"],
+                  "expected_version": data["version"] or None}
+        if answer == "concur":
+            kwargs["project_version"] = data["project_version"] or None
+        try:
+            service(**kwargs)  # PermissionDenied: the 403 page, naming why
+        except VersionConflict:
+            messages.error(request, _("The proposal changed while you were looking at it; nothing was done. "
+                                      "Check it again."))
+        except ValidationError as error:
+            reasons = [" ".join(m) for m in error.message_dict.values()] if hasattr(error, "error_dict") \
+                else error.messages
+            messages.error(request, _("Nothing was done: %(reasons)s") % {"reasons": " ".join(reasons)})
+        else:
+            done = {
+                "concur": _("You concurred: the project is now “%(status)s”."),
+                "decline": _("You declined the proposal to move the project to “%(status)s”."),
+                "withdraw": _("You withdrew the proposal to move the project to “%(status)s”."),
+            }[answer]
+            messages.success(request, done % {"status": ProjectStatus(proposal.step).label})
+        return redirect(target)
 
 
 class ProjectDeleteView(StaffView):
@@ -176,7 +229,7 @@ class ProjectDeleteView(StaffView):
         project = _get_project(request, pk)
         services.project_soft_delete(project=project, by=request.user)
         messages.success(request, _("Project “%(title)s” deleted. An administrator can restore it.") % {
-            "title": project.title})
+            "title": project.localized_title})
         return redirect("projects:list")
 
 

@@ -14,8 +14,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from contacts.api import OrganizationViewSet, PointOfContactViewSet
-from projects.api import EngagementViewSet, ProjectViewSet
-from scm_reports.api import ReadinessFlagViewSet, ReadinessViewSet, SCMCycleViewSet
+from projects.api import ConcurrenceViewSet, EngagementViewSet, ProjectViewSet
+from scm_reports.api import ReadinessFlagViewSet, ReadinessViewSet, SCMCycleViewSet, SCMPresentationViewSet
 
 from .api import PartnerCountryViewSet, PriorityAreaViewSet
 
@@ -28,9 +28,11 @@ router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("contacts", PointOfContactViewSet, basename="contact")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("engagements", EngagementViewSet, basename="engagement")
+router.register("concurrences", ConcurrenceViewSet, basename="concurrence")
 router.register("scm-cycles", SCMCycleViewSet, basename="scm-cycle")
 router.register("readiness", ReadinessViewSet, basename="readiness")
 router.register("flags", ReadinessFlagViewSet, basename="flag")
+router.register("scm-presentations", SCMPresentationViewSet, basename="scm-presentation")
 
 
 

@@ -244,6 +244,12 @@ RCF_LAUNCH_DATE = env.str("RCF_LAUNCH_DATE", default="2024-10-30")
 RCF_FIRST_YEAR = env.int("RCF_FIRST_YEAR", default=2025)
 RCF_TIME_ZONE = env.str("RCF_TIME_ZONE", default="Asia/Seoul")
 RCF_AT_RISK_DAYS = env.int("RCF_AT_RISK_DAYS", default=90)
+# Prioritising and declaring ready are joint decisions: one side's lead POC
+# proposes, the other's concurs. Off for deployments run by one side alone.
+RCF_JOINT_CONCURRENCE = env.bool("RCF_JOINT_CONCURRENCE", default=True)
+# The readiness job reminds the other side of a proposal waiting longer than
+# this, once, when the year's deadline is within RCF_AT_RISK_DAYS.
+RCF_CONCURRENCE_REMINDER_DAYS = env.int("RCF_CONCURRENCE_REMINDER_DAYS", default=7)
 
 # --- Django REST framework ---
 REST_FRAMEWORK = {

@@ -9,8 +9,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from rcf.admin import LookupGuardMixin, TrackedModelAdmin
 
-from . import roles
-from .models import ReadinessFlag, SCMCycle
+from . import roles, services
+from .models import ReadinessFlag, SCMCycle, SCMPresentation
 
 
 @admin.register(SCMCycle)
@@ -20,13 +20,39 @@ class SCMCycleAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     ordering = ("-year",)
 
 
+@admin.register(SCMPresentation)
+class SCMPresentationAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
+    """What each SCM decided. Recorded on the project page or through the API
+    (``services.presentation_record`` takes the lifecycle step with it), so
+    not added here; the note can be corrected, a mistaken record deleted
+    (soft: sync clients get a tombstone)."""
+
+    list_display = ("scm_cycle", "project", "outcome", "recorded_by", "recorded_at")
+    list_filter = ("outcome", "scm_cycle")
+    search_fields = ("project__title", "note")
+    list_select_related = ("scm_cycle", "project", "recorded_by")
+    fields = ("scm_cycle", "project", "outcome", "note", "recorded_by", "recorded_at",
+              *TrackedModelAdmin.readonly_fields)
+    readonly_fields = ("scm_cycle", "project", "outcome", "recorded_by", "recorded_at",
+                       *TrackedModelAdmin.readonly_fields)
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        services.presentation_update(presentation=obj, by=request.user, note=obj.note)
+
+    def restore_instance(self, request, obj):
+        services.presentation_restore(presentation=obj, by=request.user)
+
+
 @admin.register(ReadinessFlag)
 class ReadinessFlagAdmin(LookupGuardMixin, admin.ModelAdmin):
     """Flags are raised and resolved by the readiness job only: read-only here."""
 
-    list_display = ("year", "kind", "scm_cycle", "raised_at", "resolved_at", "notified_at")
+    list_display = ("year", "kind", "scm_cycle", "raised_at", "resolved_at", "notified_at", "text")
     list_filter = ("kind", "year", ("resolved_at", admin.EmptyFieldListFilter))
-    search_fields = ("detail",)
+    readonly_fields = ("text",)
     list_select_related = ("scm_cycle",)
 
     def has_add_permission(self, request):
@@ -34,6 +60,15 @@ class ReadinessFlagAdmin(LookupGuardMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("what it says"))
+    def text(self, obj):
+        # Rendered in the reader's language from the flag's data (scm_reports.flag_text).
+        from rcf.selectors import framework_today
+
+        from .flag_text import flag_text
+
+        return flag_text(obj, today=framework_today())
 
     def has_delete_permission(self, request, obj=None):
         return False

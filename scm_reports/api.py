@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from rcf import services as rcf_services
 from rcf.api import (
+    Conflict,
     ConsistentReadsMixin,
     ListFiltersMixin,
     ModelPermissionsMixin,
@@ -19,13 +20,14 @@ from rcf.api import (
 from rcf.selectors import framework_today
 
 from . import services
-from .models import FlagKind, ReadinessFlag, SCMCycle
+from .models import FlagKind, PresentationOutcome, ReadinessFlag, SCMCycle, SCMPresentation
 from .selectors import readiness_by_year
 from .serializers import (
     ReadinessFlagSerializer,
     ReadinessQuerySerializer,
     ReadinessYearSerializer,
     SCMCycleSerializer,
+    SCMPresentationSerializer,
 )
 
 
@@ -104,6 +106,64 @@ class ReadinessFlagViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
 
     # Whoever may see the SCM cycles may see how the goal stands against them.
     permission_model = SCMCycle
-    queryset = ReadinessFlag.objects.all()
+    queryset = ReadinessFlag.objects.select_related("scm_cycle")  # the text names the SCM
     serializer_class = ReadinessFlagSerializer
     filterset_class = ReadinessFlagFilter
+
+
+class SCMPresentationFilter(filters.FilterSet):
+    cycle = filters.NumberFilter(field_name="scm_cycle_id", min_value=1, max_value=2**63 - 1,
+                                 help_text=_("The SCM cycle's id."))
+    year = filters.NumberFilter(field_name="scm_cycle__year", min_value=1, max_value=9999,
+                                help_text=_("The SCM's year."))
+    project = filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1)
+    outcome = filters.ChoiceFilter(choices=PresentationOutcome.choices)
+
+    class Meta:
+        model = SCMPresentation
+        fields = []
+
+
+@extend_schema_view(**tracked_schema(
+    SCMPresentationSerializer,
+    idempotent_create=True,
+    create_example={"scm_cycle": 9, "project": 1, "outcome": "endorsed", "note": "Both ministers endorsed it."},
+    update_example={"note": "Both ministers endorsed it; first report due at the next SCM."},
+))
+class SCMPresentationViewSet(TrackedRecordViewSet):
+    """What was presented at which SCM and what the ministers decided
+    (lead POCs and administrators record it). Recording a ready project moves
+    it to presented; ``deferred`` returns it to prioritized, ``declined`` to
+    under_review. A project already presented or in implementation can be
+    reported on at a later SCM (no status change). One record per project and
+    SCM: a second answers 409 naming the first. Only the note can be changed
+    afterwards; administrators delete a mistaken record."""
+
+    serializer_class = SCMPresentationSerializer
+    filterset_class = SCMPresentationFilter
+
+    fixed_fields = ("scm_cycle", "project", "outcome")
+    kept_on_replace = ("scm_cycle", "project", "outcome")  # a PUT replaces the note only
+
+    def create_record(self, data):
+        try:
+            return services.presentation_record(by=self.request.user, **data)
+        except services.PresentationAlreadyRecorded as exc:
+            raise Conflict(exc.messages[0], id=exc.existing.pk, location=self.detail_url(exc.existing.pk)) from None
+
+    def update_record(self, instance, expected_version, data):
+        # A PUT carries the fixed fields too: unchanged ones are fine.
+        data = {name: value for name, value in data.items()
+                if not (name in self.fixed_fields and getattr(instance, name) == value)}
+        return services.presentation_update(presentation=instance, by=self.request.user,
+                                            expected_version=expected_version, **data)
+
+    def delete_record(self, instance, expected_version):
+        return services.presentation_delete(presentation=instance, by=self.request.user,
+                                            expected_version=expected_version)
+
+    def check_restore_permission(self, user):
+        pass  # presentation_restore checks it
+
+    def restore_record(self, instance):
+        return services.presentation_restore(presentation=instance, by=self.request.user)

@@ -1,13 +1,18 @@
 """The iCalendar feed of SCM meetings, readiness deadlines and the start of
 each at-risk window (dates from the readiness rule). Stored text goes out
 through ``rcf.validators.printable`` and dates through ``shift_date``, so a
-value stored before the bounds existed cannot break the feed."""
+value stored before the bounds existed cannot break the feed. The meeting
+lists the projects counting for it, titled in the reader's language
+(``CooperativeProject.localized_title``, the feed's ``lang`` or the request's)."""
 
 import datetime
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
+from projects.models import CooperativeProject
+from rcf.ordinals import scm_ordinal
 from rcf.validators import printable, shift_date
 
 from .selectors import readiness_by_year
@@ -25,11 +30,15 @@ def scm_calendar(*, today: datetime.date) -> bytes:
     calendar.add("x-wr-calname", "RCF Tracker: SCM readiness")
     stamp = datetime.datetime.now(datetime.UTC)
     site = settings.SITE_URL.rstrip("/")
-    for row in readiness_by_year(today=today):
+    rows = readiness_by_year(today=today, with_project_ids=True)
+    counted = CooperativeProject.objects.filter(pk__in=[pk for row in rows for pk in row.counting_project_ids])
+    titles = {project.pk: project.localized_title for project in counted.only("title", "title_ko")}
+    for row in rows:
         if row.cycle is None:
             continue
+        counting = "; ".join(printable(titles[pk]) for pk in row.counting_project_ids if pk in titles)
         cycle = row.cycle
-        scm = f"{cycle.number}th SCM"
+        scm = f"{scm_ordinal(cycle.number)} SCM"
         location = printable(cycle.location)
         entries = [
             ("meeting", cycle.meeting_date, f"{scm} ({location or 'place to be confirmed'})",
@@ -45,6 +54,8 @@ def scm_calendar(*, today: datetime.date) -> bytes:
             event.add("uid", f"scm-{cycle.number}-{kind}@rcf-tracker")
             event.add("dtstamp", stamp)
             event.add("summary", summary)
+            if kind == "meeting" and counting:
+                description += " " + _("Projects counting for it: %(titles)s.") % {"titles": counting}
             event.add("description", f"{description} Readiness now: {row.state_label}. {site}/scm/{row.year}/report/")
             if kind == "meeting" and location:
                 event.add("location", location)

@@ -59,11 +59,16 @@ def filtered_projects(filters: DashboardFilters, windows) -> QuerySet:
 
 def next_scm(readiness: list[YearReadiness], today: datetime.date) -> YearReadiness | None:
     """The SCM the staff are working towards: the first recorded meeting on or
-    after today, or this year's entry when no meeting is recorded for it."""
+    after today; else, once this year's SCM has met, the next year's when
+    projects already wait for it; else this year's entry."""
     for row in readiness:
         if row.meeting_date and row.meeting_date >= today:
             return row
-    return next((r for r in readiness if r.year == today.year), readiness[-1] if readiness else None)
+    this_year = next((r for r in readiness if r.year == today.year), readiness[-1] if readiness else None)
+    if this_year is not None and this_year.cycle is not None:
+        waiting = next((r for r in readiness if r.year > this_year.year and r.counting_projects), None)
+        return waiting or this_year
+    return this_year
 
 
 def area_status_matrix(projects: QuerySet, areas: list[PriorityArea]) -> dict:
@@ -207,8 +212,34 @@ def scm_report(*, year: int, today: datetime.date) -> dict | None:
         "by_area": by_area,
         "counting": counting,
         "earlier": earlier,
-        "flags": list(ReadinessFlag.objects.filter(year=year).order_by("raised_at")),
+        "flags": list(ReadinessFlag.objects.filter(year=year).select_related("scm_cycle").order_by("raised_at")),
         "area_coverage": [{"area": a, "covered": a.pk in touched} for a in areas],
         "group_coverage": groups,
         "today": today,
+    }
+
+
+# --- Joint concurrence: what the signed-in lead POC is asked to answer -------------------
+
+
+def awaiting_concurrence(*, poc) -> dict | None:
+    """For the signed-in lead POC (``contacts.selectors.acting_lead_poc``):
+    the open proposals of the other side awaiting this side's concurrence,
+    and this side's own still awaiting the other side. None for anyone else
+    (the panel is not shown). One query."""
+    from projects.models import Concurrence
+
+    if poc is None:
+        return None
+    still_open = (
+        Concurrence.objects.filter(concurred_at__isnull=True, declined_at__isnull=True, withdrawn_at__isnull=True,
+                                   project__deleted_at__isnull=True)
+        .select_related("project", "proposer_poc")
+        .order_by("proposed_at", "id")
+    )
+    rows = list(still_open)
+    return {
+        "poc": poc,
+        "yours": [c for c in rows if c.side != poc.side],
+        "theirs": [c for c in rows if c.side == poc.side],
     }

@@ -4,6 +4,8 @@ from django.utils.translation import gettext as _
 
 from rcf.exports import xlsx_response
 
+from .flag_text import flag_text
+
 
 def _pocs(project) -> tuple[str, str]:
     return (project.us_lead_poc.full_name if project.us_lead_poc else "",
@@ -12,23 +14,29 @@ def _pocs(project) -> tuple[str, str]:
 
 def report_xlsx(report: dict):
     counting = [
-        [str(p.priority_area), p.title, p.summary, ", ".join(str(c) for c in p.partner_countries.all()),
+        [str(p.priority_area), p.localized_title, p.localized_summary,
+         ", ".join(str(c) for c in p.partner_countries.all()),
          *_pocs(p), p.ready_on, str(p.get_status_display())]
         for p in report["counting"]
     ]
-    earlier = [[p.scm_year, p.title, str(p.priority_area), str(p.get_status_display()), p.ready_on]
+    earlier = [[p.scm_year, p.localized_title, str(p.priority_area), str(p.get_status_display()), p.ready_on]
                for p in report["earlier"]]
     flags = [[f.year, str(f.get_kind_display()), f.raised_at.replace(tzinfo=None),
-              f.resolved_at.replace(tzinfo=None) if f.resolved_at else None, f.detail] for f in report["flags"]]
+              f.resolved_at.replace(tzinfo=None) if f.resolved_at else None, flag_text(f, today=report["today"])]
+             for f in report["flags"]]
     coverage = [[str(_("Priority area")), str(row["area"]), _("yes") if row["covered"] else _("no")]
                 for row in report["area_coverage"]]
     coverage += [[str(g["label"]), ", ".join(str(c) for c in g["covered"]) or "—",
                   f"{len(g['covered'])}/{g['members']}"] for g in report["group_coverage"]]
+    presented = [[p.project.localized_title, str(p.project.priority_area), str(p.get_outcome_display()), p.note,
+                  str(p.project.get_status_display())] for p in report.get("presentations", [])]
     return xlsx_response(
         filename=f"rcf-scm-report-{report['year']}.xlsx",
         sheets=[
             (_("Projects"), [_("Priority area"), _("Title"), _("Summary"), _("Partner countries"), _("U.S. lead POC"),
                              _("ROK lead POC"), _("Ready on"), _("Status")], counting),
+            (_("Presented and decided"), [_("Project"), _("Priority area"), _("Outcome"), _("Decision note"),
+                                          _("Status now")], presented),
             (_("Earlier SCMs"), [_("SCM year"), _("Title"), _("Priority area"), _("Status"), _("Ready on")], earlier),
             (_("Flags"), [_("Year"), _("Kind"), _("Raised at"), _("Resolved at"), _("Detail")], flags),
             (_("Coverage"), [_("What"), _("Covered"), _("Share")], coverage),

@@ -67,7 +67,9 @@ class SCMCycle(TrackedModel):
         ]
 
     def __str__(self):
-        return _("%(number)sth SCM (%(year)s)") % {"number": self.number, "year": self.year}
+        from rcf.ordinals import scm_ordinal
+
+        return _("%(ordinal)s SCM (%(year)s)") % {"ordinal": scm_ordinal(self.number), "year": self.year}
 
     def clean(self):
         from django.core.exceptions import ValidationError
@@ -76,6 +78,55 @@ class SCMCycle(TrackedModel):
             raise ValidationError({"meeting_date": _("The meeting date must fall in the SCM's year.")})
         if self.readiness_deadline and self.meeting_date and self.readiness_deadline > self.meeting_date:
             raise ValidationError({"readiness_deadline": _("The readiness deadline cannot be after the meeting.")})
+
+
+class PresentationOutcome(models.TextChoices):
+    """What the ministers decided on a project presented at an SCM."""
+
+    ENDORSED = "endorsed", _("Endorsed")
+    NOTED = "noted", _("Noted")
+    DEFERRED = "deferred", _("Deferred")
+    DECLINED = "declined", _("Declined")
+
+
+class SCMPresentation(TrackedModel):
+    """A project presented (or reported on again) at one SCM, and what was
+    decided there: the record the next year's work starts from. Written by
+    ``scm_reports.services.presentation_record`` only, which also takes the
+    lifecycle step the decision means (presented; back to prioritised after a
+    deferral, to under review after a decline)."""
+
+    scm_cycle = models.ForeignKey(SCMCycle, verbose_name=_("SCM"), on_delete=models.PROTECT,
+                                  related_name="presentations")
+    project = models.ForeignKey("projects.CooperativeProject", verbose_name=_("project"), on_delete=models.PROTECT,
+                                related_name="scm_presentations")
+    outcome = models.CharField(_("outcome"), max_length=20, choices=PresentationOutcome.choices)
+    note = models.TextField(_("decision note"), blank=True, validators=[multiline_text])
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["scm_cycle__year", "id"]
+        indexes = [models.Index(fields=["sync_txid", "id"], name="presentation_sync")]
+        verbose_name = _("SCM presentation")
+        verbose_name_plural = _("SCM presentations")
+        constraints = [
+            # Deleted rows (tombstones) keep theirs, so a corrected record can be entered again.
+            models.UniqueConstraint(
+                fields=["project", "scm_cycle"],
+                condition=Q(deleted_at__isnull=True),
+                name="presentation_once_per_project_and_scm",
+                violation_error_message=_("This project's presentation at this SCM is already recorded."),
+            ),
+            models.CheckConstraint(condition=Q(outcome__in=PresentationOutcome.values),
+                                   name="presentation_outcome_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.scm_cycle}: {self.project} ({self.get_outcome_display()})"
 
 
 class FlagKind(models.TextChoices):
@@ -96,7 +147,16 @@ class ReadinessFlag(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=FlagKind.choices)
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    detail = models.TextField(_("detail"), blank=True)
+    # What the flag says is rendered from these fields in the reader's
+    # language when it is shown or e-mailed (scm_reports.flag_text), never
+    # stored as a sentence.
+    deadline = models.DateField(_("readiness deadline"), null=True, blank=True)
+    counting_projects = models.PositiveIntegerField(
+        _("ready projects waiting"), default=0,
+        help_text=_("For a year with no SCM recorded: the ready projects waiting for it (kept current while open)."),
+    )
+    # English sentences written before issue 10; kept for the record, no longer shown or written.
+    detail = models.TextField(_("detail (English text of earlier releases)"), blank=True, editable=False)
     notified_at = models.DateTimeField(
         _("lead POCs notified at"), null=True, blank=True,
         help_text=_("Set once every active lead POC has been sent the notice."),

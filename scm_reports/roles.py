@@ -12,8 +12,8 @@ ADMINISTRATOR = "administrator"
 _ALL_MODELS = {
     "rcf": ["priorityarea", "partnercountry"],
     "contacts": ["organization", "pointofcontact"],
-    "projects": ["cooperativeproject", "engagement", "projecttransition"],
-    "scm_reports": ["scmcycle"],
+    "projects": ["cooperativeproject", "engagement", "projecttransition", "concurrence"],
+    "scm_reports": ["scmcycle", "scmpresentation"],
 }
 _EDITED_BY_EDITORS = {
     "contacts": ["organization", "pointofcontact"],
@@ -30,11 +30,17 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
             perms |= {(app, f"{action}_{model}") for action in ("add", "change", "delete")}
     if role == EDITOR:
         return perms
+    # Kept for the role's shape; the lead steps themselves need a linked
+    # active lead POC (contacts.selectors.acting_lead_poc), whatever the group.
     perms.add(("projects", "prioritize_cooperativeproject"))
+    # What an SCM decided (can_record_presentation also wants a linked lead POC).
+    perms |= {("scm_reports", f"{action}_scmpresentation") for action in ("add", "change")}
     if role == LEAD_POC:
         return perms
     perms |= {("projects", "restore_cooperativeproject")}
+    perms.add(("contacts", "designate_lead_pointofcontact"))  # who is a lead, and whose login is whose
     perms |= {("scm_reports", f"{action}_scmcycle") for action in ("add", "change", "delete")}
+    perms.add(("scm_reports", "delete_scmpresentation"))  # correct a mistaken record (soft delete)
     perms |= {("rcf", f"change_{model}") for model in _ALL_MODELS["rcf"]}
     # Their own API tokens only (rcf.admin.ApiTokenAdmin); anyone's may be listed and revoked.
     perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}
@@ -47,6 +53,21 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
 
 
 ROLES = (VIEWER, EDITOR, LEAD_POC, ADMINISTRATOR)
+
+
+def can_record_presentation(user) -> bool:
+    """Lead POCs (a login linked to an active lead POC of a side, whatever
+    its groups) and administrators (who keep the SCM cycles) record what an
+    SCM decided. ``None`` is the system itself (commands, data loads)."""
+    if user is None:
+        return True
+    if not user.has_perm("scm_reports.add_scmpresentation"):
+        return False
+    if user.has_perm("scm_reports.change_scmcycle"):
+        return True
+    from contacts.selectors import acting_lead_poc
+
+    return acting_lead_poc(user) is not None
 
 
 # --- Who may manage whom (the user admin) -------------------------------------------

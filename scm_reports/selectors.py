@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models.functions import ExtractYear, Greatest
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import CooperativeProject
@@ -112,36 +113,49 @@ def _windows(cycles: list[SCMCycle]) -> dict[int, tuple[datetime.date, datetime.
     return windows
 
 
+def _waiting_tail(windows: dict[int, tuple[datetime.date, datetime.date]]) -> tuple[datetime.date, int]:
+    """Where the recorded windows end: (the first day after the last recorded
+    deadline, or the launch date when none is recorded; the first year with no
+    SCM recorded after it). A project ready on or after that day is *waiting*:
+    it counts for the year it became ready in, but never for a year before
+    that first unrecorded one (ready after the 57th SCM's deadline in late
+    2025 means the 2026 SCM). Once that SCM is recorded its window covers
+    the same days, up to the deadline, so nothing moves."""
+    if not windows:
+        return _launch_date(), max(settings.RCF_FIRST_YEAR, YEAR_MIN)
+    last_year = max(windows)
+    return shift_date(windows[last_year][1], 1), last_year + 1
+
+
 def annotate_scm_year(
     queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None, *, guarded: bool = True
 ):
     """Annotate a project queryset with ``scm_year``: the SCM year each project
     counts for, NULL when it counts for none. Windows are consecutive, so "the
-    first deadline on or after ready_on" is the year: one CASE expression."""
+    first deadline on or after ready_on" is the year: one CASE expression. A
+    project ready after the last recorded deadline counts for the year it
+    became ready in, and at the earliest for the year after the last recorded
+    SCM (``_waiting_tail``): it waits for that SCM to be recorded."""
     if windows is None:
         windows = scm_windows()
-    if not windows:
-        return queryset.annotate(scm_year=Value(None, output_field=IntegerField()))
-    first = min(start for start, _ in windows.values())
-    # Unguarded when the caller already keeps only live projects inside the windows (projects_counting).
+    tail_start, tail_year = _waiting_tail(windows)
+    first = min([start for start, _ in windows.values()] + [tail_start])
+    # Unguarded when the caller already keeps only live projects from the first window on (projects_counting).
     whens = [When(deleted_at__isnull=False, then=Value(None)), When(ready_on__lt=first, then=Value(None))] \
         if guarded else []
     whens += [When(ready_on__lte=end, then=Value(year)) for year, (_, end) in sorted(windows.items())]
+    whens.append(When(ready_on__gte=tail_start, then=Greatest(ExtractYear("ready_on"), Value(tail_year))))
     return queryset.annotate(scm_year=Case(*whens, default=Value(None), output_field=IntegerField()))
 
 
 def projects_counting(queryset, windows: dict[int, tuple[datetime.date, datetime.date]] | None = None):
-    """Only the projects that count for some SCM year, annotated with it
-    (the range condition lets the database use the ready_on index)."""
+    """Only the projects that count for some SCM year, recorded or waiting to
+    be, annotated with it (the range condition lets the database use the
+    ready_on index)."""
     if windows is None:
         windows = scm_windows()
-    if not windows:
-        return queryset.none().annotate(scm_year=Value(None, output_field=IntegerField()))
-    first = min(start for start, _ in windows.values())
-    last = max(end for _, end in windows.values())
-    return annotate_scm_year(
-        queryset.filter(deleted_at__isnull=True, ready_on__gte=first, ready_on__lte=last), windows, guarded=False
-    )
+    first = min([start for start, _ in windows.values()] + [_waiting_tail(windows)[0]])
+    return annotate_scm_year(queryset.filter(deleted_at__isnull=True, ready_on__gte=first), windows, guarded=False)
 
 
 def scm_windows() -> dict[int, tuple[datetime.date, datetime.date]]:
@@ -170,26 +184,41 @@ def readiness_by_year(
     ``rcf.selectors.framework_today``); it is never read from the clock here.
     Two queries (cycles, counts), three with ``with_project_ids``; one less
     when the caller passes the live ``cycles`` it has already read.
+
+    A year with no SCM recorded is ``unscheduled``; from the year after the
+    last recorded SCM on, its ``counting_projects`` are the ready projects
+    waiting for that SCM to be recorded. Recording it changes their year
+    only if they became ready after its deadline.
     """
     if cycles is None:
         cycles = list(SCMCycle.objects.order_by("year"))
     by_year = {c.year: c for c in cycles}
     windows = _windows(cycles)
-    counts: dict[int, int] = {}
     ids: dict[int, list[int]] = {}
-    if windows:
-        counted = projects_counting(CooperativeProject.objects.order_by(), windows)
-        counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
-        if with_project_ids:
-            for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
-                ids.setdefault(year, []).append(pk)
+    counted = projects_counting(CooperativeProject.objects.order_by(), windows)
+    counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
+    if with_project_ids:
+        for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
+            ids.setdefault(year, []).append(pk)
 
-    last_year = min(max([today.year, *(c.year for c in cycles)]), YEAR_MAX)
+    tail_year = _waiting_tail(windows)[1]
+    # A year whose projects wait for its SCM is listed even before it begins
+    # (ready in December, after that year's SCM: the next year's).
+    waiting_years = [y for y in counts if y is not None and y >= tail_year]
+    last_year = min(max([today.year, *(c.year for c in cycles), *waiting_years]), YEAR_MAX)
     result = []
     for year in range(settings.RCF_FIRST_YEAR, last_year + 1):
         cycle = by_year.get(year)
         if cycle is None or year not in windows:
-            result.append(YearReadiness(year=year, state=ReadinessState.UNSCHEDULED))
+            # Unscheduled. After the last recorded SCM the ready projects are
+            # shown waiting; in a gap between recorded SCMs they count for the
+            # next recorded one instead (its window spans the gap).
+            waiting = year >= tail_year
+            result.append(YearReadiness(
+                year=year, state=ReadinessState.UNSCHEDULED,
+                counting_projects=counts.get(year, 0) if waiting else 0,
+                counting_project_ids=ids.get(year, []) if waiting else [],
+            ))
             continue
         start, deadline = windows[year]
         count = counts.get(year, 0)
@@ -232,3 +261,25 @@ __all__ = [
     "readiness_by_year",
     "readiness_for_year",
 ]
+
+
+# --- SCM presentations ---------------------------------------------------------------
+
+
+def presentations_at(*, cycle) -> list:
+    """What was presented at ``cycle`` (an SCMCycle, or None) and decided there, by priority area."""
+    from .models import SCMPresentation
+
+    if cycle is None:
+        return []
+    return list(SCMPresentation.objects.filter(scm_cycle=cycle, project__deleted_at__isnull=True)
+                .select_related("project__priority_area", "recorded_by")
+                .order_by("project__priority_area__sort_order", "project__title", "id"))
+
+
+def presentations_of(*, project) -> list:
+    """Every SCM ``project`` was presented or reported at, earliest first."""
+    from .models import SCMPresentation
+
+    return list(SCMPresentation.objects.filter(project=project).select_related("scm_cycle", "recorded_by")
+                .order_by("scm_cycle__meeting_date", "id"))

@@ -4,8 +4,10 @@ import logging
 import smtplib
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .roles import ROLES, _codenames_for_role
 
@@ -34,10 +36,57 @@ SAMPLE_PREFIX = "[Sample] "
 DEMO_USERS = (
     # username, role, is_staff (may use the Django admin)
     ("demo", "administrator", True),
-    ("lead", "lead POC", False),
+    ("lead-us", "lead POC", False),  # linked to the U.S. lead POC (DEMO_LEADS)
+    ("lead-rok", "lead POC", False),  # linked to the ROK lead POC
     ("editor", "editor", False),
     ("viewer", "viewer", False),
 )
+# Lead-POC powers come from the link to an active lead POC (contacts.selectors.acting_lead_poc).
+DEMO_LEADS = {"lead-us": "jordan.lee@example.org", "lead-rok": "minjun.kim@example.org"}
+
+
+def _sample_org(name, side, country=None):
+    from contacts.models import Organization
+    from rcf.models import PartnerCountry
+
+    obj, _created = Organization.objects.get_or_create(
+        name=SAMPLE_PREFIX + name,
+        side=side,
+        defaults={"country": PartnerCountry.objects.filter(iso2=country).first() if country else None},
+    )
+    return obj
+
+
+def _sample_poc(name, side, organization, email, lead, area_codes):
+    from contacts.models import PointOfContact
+    from rcf.models import PriorityArea
+
+    obj, created = PointOfContact.objects.get_or_create(
+        email=email,
+        defaults={
+            "full_name": SAMPLE_PREFIX + name,
+            "side": side,
+            "organization": organization,
+            "is_lead": lead,
+            "title": "Lead POC" if lead else "Action officer",
+            # The ROK side's sample POCs read their notices in Korean.
+            "preferred_language": "ko" if side == "rok" else "en",
+        },
+    )
+    if created:
+        obj.priority_areas.set(PriorityArea.objects.filter(code__in=area_codes))
+    return obj
+
+
+def _sample_lead_pocs():
+    """The U.S. and ROK sample lead POCs (idempotent, keyed by e-mail)."""
+    dod = _sample_org("U.S. Department of Defense - Indo-Pacific Security Affairs", "us")
+    mnd = _sample_org("ROK Ministry of National Defense - International Policy Bureau", "rok")
+    us_lead = _sample_poc("Jordan Lee", "us", dod, "jordan.lee@example.org", True,
+                          ["maritime-security", "capacity-building"])
+    rok_lead = _sample_poc("Kim Min-jun", "rok", mnd, "minjun.kim@example.org", True,
+                           ["maritime-security", "defense-industrial-cooperation"])
+    return us_lead, rok_lead
 
 
 @transaction.atomic
@@ -57,6 +106,15 @@ def demo_logins_ensure(*, password: str) -> list[tuple[str, str]]:
         user.save()
         user.groups.set([groups[role]])
         made.append((username, role))
+    # Each lead login speaks for its side through its POC record.
+    for poc in _sample_lead_pocs():
+        username = next(name for name, email in DEMO_LEADS.items() if email == poc.email)
+        user = User.objects.get(username=username)
+        if poc.user_id != user.pk or not (poc.is_lead and poc.active):
+            poc.user, poc.is_lead, poc.active = user, True, True
+            poc.save()
+    # The unlinked "lead" login of earlier versions held a group and no side: retired.
+    User.objects.filter(username="lead", point_of_contact__isnull=True).update(is_active=False)
     return made
 
 
@@ -107,10 +165,7 @@ def sample_data_load(*, today=None) -> dict[str, int]:
             obj.priority_areas.set([areas[c] for c in area_codes])
         return obj
 
-    us_lead = poc("Jordan Lee", "us", dod, "jordan.lee@example.org", True,
-                  ["maritime-security", "capacity-building"])
-    rok_lead = poc("Kim Min-jun", "rok", mnd, "minjun.kim@example.org", True,
-                   ["maritime-security", "defense-industrial-cooperation"])
+    us_lead, rok_lead = _sample_lead_pocs()
     poc("Alex Morgan", "us", dod, "alex.morgan@example.org", False, ["information-sharing"])
     poc("Park Seo-yeon", "rok", mnd, "seoyeon.park@example.org", False, ["technical-cooperation"])
 
@@ -148,15 +203,23 @@ def sample_data_load(*, today=None) -> dict[str, int]:
         created += 1
         steps = path[: path.index(target) + 1] if target in path else []
         for step in steps:
-            project_services.project_transition(
-                project=project,
-                to=step,
-                by=admin,
-                note="Sample data",
+            if step == "presented":  # at the first SCM held after it became ready, which endorsed it
+                from .models import SCMCycle
+
+                scm = SCMCycle.objects.filter(meeting_date__gte=project.ready_on, meeting_date__lte=today).first()
+                if scm is not None:
+                    presentation_record(project=project, scm_cycle=scm, outcome="endorsed", note="Sample data",
+                                        by=admin, today=today)
+                continue
+            project = _sample_step(
+                project, step, us_lead, rok_lead, today=today,
                 priority=2 if step == "prioritized" else None,
                 ready_on=today - datetime.timedelta(days=days_ago) if step == "ready" else None,
-                today=today,
             )
+        if target == "prioritized" and us_lead.user_id:
+            # Left open, to show a proposal awaiting the ROK side's concurrence.
+            project_services.project_transition(project=project, to="ready", by=us_lead.user, today=today,
+                                                note="Sample data: ready for the next SCM?")
         if not Engagement.objects.filter(project=project).exists():
             engagement = Engagement.objects.create(
                 project=project,
@@ -169,22 +232,26 @@ def sample_data_load(*, today=None) -> dict[str, int]:
     return {"projects_created": created}
 
 
+def _sample_step(project, step, us_lead, rok_lead, *, today, priority, ready_on):
+    """One lifecycle step of the sample data, taken as the demo leads would:
+    the U.S. lead proposes a joint step and the ROK lead concurs (the system
+    takes it when the lead logins are not linked)."""
+    from projects import services as project_services
+    from projects.models import Concurrence, CooperativeProject
+
+    proposer, concurrer = us_lead.user, rok_lead.user
+    if proposer is None or concurrer is None:
+        proposer = None
+    result = project_services.project_transition(project=project, to=step, by=proposer, note="Sample data",
+                                                 priority=priority, ready_on=ready_on, today=today)
+    if isinstance(result, Concurrence):
+        project_services.concurrence_concur(concurrence=result, by=concurrer, today=today)
+    return CooperativeProject.objects.get(pk=project.pk)
+
+
 # --- The readiness job -------------------------------------------------------
 
 FLAGGED_STATES = ("missed", "at_risk", "unscheduled")
-
-
-def _flag_detail(readiness) -> str:
-    if readiness.cycle is None:
-        return f"No SCM is recorded for {readiness.year}: the goal cannot be measured."
-    base = (
-        f"{readiness.cycle.number}th SCM on {readiness.cycle.meeting_date:%Y-%m-%d}"
-        f"{' in ' + readiness.cycle.location if readiness.cycle.location else ''}; "
-        f"readiness deadline {readiness.deadline:%Y-%m-%d}"
-    )
-    if readiness.state == "missed":
-        return f"{base}: no project became ready in time."
-    return f"{base}, {readiness.days_left} day(s) left, and no project is ready yet."
 
 
 def _lock_readiness_job() -> None:
@@ -224,19 +291,30 @@ def readiness_flags_sync(*, today, dry_run: bool = False, with_project_ids: bool
                 wanted[(readiness.year, readiness.state)] = readiness
         open_flags = {(f.year, f.kind): f for f in ReadinessFlag.objects.filter(resolved_at__isnull=True)}
         to_resolve = [flag for key, flag in open_flags.items() if key not in wanted]
+        # A flag holds data, not a sentence: scm_reports.flag_text renders it
+        # in the reader's language when it is shown or e-mailed.
         to_raise = [
             ReadinessFlag(
-                year=r.year, scm_cycle=r.cycle, kind=r.state, detail=_flag_detail(r)
+                year=r.year, scm_cycle=r.cycle, kind=r.state, deadline=r.deadline,
+                counting_projects=r.counting_projects,
             )
             for key, r in sorted(wanted.items())
             if key not in open_flags
         ]
+        # An unscheduled year's waiting projects come and go while its flag is open.
+        to_refresh = []
+        for key, flag in open_flags.items():
+            if key in wanted and flag.counting_projects != wanted[key].counting_projects:
+                flag.counting_projects = wanted[key].counting_projects
+                to_refresh.append(flag)
         if not dry_run:
             now = timezone.now()
             if to_resolve:
                 ReadinessFlag.objects.filter(pk__in=[f.pk for f in to_resolve]).update(resolved_at=now)
             if to_raise:
                 ReadinessFlag.objects.bulk_create(to_raise)
+            if to_refresh:
+                ReadinessFlag.objects.bulk_update(to_refresh, ["counting_projects"])
         else:
             transaction.set_rollback(True)
     return {
@@ -261,26 +339,23 @@ def readiness_notice_recipients():
     return PointOfContact.objects.filter(is_lead=True, active=True).exclude(email="").order_by("side", "pk")
 
 
-def _notice_message(flag, *, today) -> tuple[str, str]:
+def _notice_message(flag, *, today, language: str) -> tuple[str, str]:
+    """Subject and body of the notice about ``flag`` in ``language``, rendered
+    from the flag's data when it is sent (scm_reports.flag_text)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from .flag_text import flag_subject, notice_body
+
+    with translation.override(language):
+        return flag_subject(flag), notice_body(flag, today=today, site_url=settings.SITE_URL)
+
+
+def notice_language(poc) -> str:
+    """The language a POC reads notices in: their preference, else the site's."""
     from django.conf import settings
 
-    from .selectors import cycle_deadline
-
-    kind = flag.get_kind_display().lower()
-    subject = f"[RCF Tracker] {flag.year}: readiness {kind}"
-    lines = [f"The framework's goal for {flag.year} is {kind}.", ""]
-    cycle = flag.scm_cycle
-    if cycle is not None:
-        deadline = cycle_deadline(cycle)
-        lines += [
-            f"SCM: {cycle.number}th Security Consultative Meeting, {cycle.meeting_date:%d %b %Y}"
-            f"{', ' + cycle.location if cycle.location else ''}",
-            f"Readiness deadline: {deadline:%d %b %Y}",
-            f"Days left: {max((deadline - today).days, 0)}",
-        ]
-        subject += f" ({cycle.number}th SCM)"
-    lines += ["", flag.detail, "", f"Dashboard: {settings.SITE_URL.rstrip('/')}/"]
-    return subject, "\n".join(lines)
+    return poc.preferred_language or settings.LANGUAGE_CODE
 
 
 def _notice_attempt_claim(notice, *, email: str, now) -> int | None:
@@ -320,7 +395,8 @@ def _notice_email(notice, *, subject: str, body: str, attempt: int):
 
 
 def readiness_notice_send(*, flag_id: int, today=None) -> int:
-    """E-mail every active lead POC of both sides about one flag.
+    """E-mail every active lead POC of both sides about one flag, each in
+    their preferred language (``PointOfContact.preferred_language``).
 
     Delivery is at least once, deduplicable: each attempt is committed
     before its e-mail is handed to the mail server, and every attempt at one
@@ -341,7 +417,7 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
     flag = ReadinessFlag.objects.select_related("scm_cycle").get(pk=flag_id)
     if flag.notified_at is not None:
         return 0
-    subject, body = _notice_message(flag, today=today)
+    messages = {}  # language -> (subject, body): rendered once per language
     sent = 0
     failure = None
     for poc in readiness_notice_recipients():
@@ -357,6 +433,10 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
             logger.warning("Readiness notice %s to %s: attempt %d with Message-ID %s (an earlier attempt may "
                            "have been delivered).", notice.pk, notice.email, attempt, notice.message_id)
         this = ReadinessNotice.objects.filter(pk=notice.pk)
+        language = notice_language(poc)
+        if language not in messages:
+            messages[language] = _notice_message(flag, today=today, language=language)
+        subject, body = messages[language]
         try:
             _notice_email(notice, subject=subject, body=body, attempt=attempt).send()
         except smtplib.SMTPRecipientsRefused as exc:
@@ -376,6 +456,98 @@ def readiness_notice_send(*, flag_id: int, today=None) -> int:
     settled = flag.notices.filter(Q(sent_at__isnull=False) | ~Q(error="")).values("point_of_contact_id")
     if not readiness_notice_recipients().exclude(pk__in=settled).exists():
         ReadinessFlag.objects.filter(pk=flag.pk, notified_at__isnull=True).update(notified_at=timezone.now())
+    return sent
+
+
+# --- Reminders of proposals awaiting concurrence (the readiness job) ------------------
+
+
+def concurrence_reminders_due(*, today):
+    """Open proposals waiting more than ``RCF_CONCURRENCE_REMINDER_DAYS`` and
+    not yet reminded, when the next recorded readiness deadline is within
+    ``RCF_AT_RISK_DAYS``: a joint decision stuck on one side can then cost
+    the year's goal. Empty otherwise."""
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from projects.models import Concurrence
+
+    from .selectors import readiness_by_year
+
+    upcoming = [r for r in readiness_by_year(today=today) if r.deadline is not None and r.deadline >= today]
+    if not upcoming or (upcoming[0].deadline - today).days > settings.RCF_AT_RISK_DAYS:
+        return Concurrence.objects.none()
+    waited_since = timezone.make_aware(datetime.datetime.combine(
+        today - datetime.timedelta(days=settings.RCF_CONCURRENCE_REMINDER_DAYS), datetime.time.min))
+    return (
+        Concurrence.objects.filter(concurred_at__isnull=True, declined_at__isnull=True, withdrawn_at__isnull=True,
+                                   reminded_at__isnull=True, proposed_at__lt=waited_since,
+                                   project__deleted_at__isnull=True)
+        .select_related("project", "proposer_poc")
+        .order_by("proposed_at", "id")
+    )
+
+
+def _reminder_message(proposal, *, deadline) -> tuple[str, str]:
+    from django.conf import settings
+
+    title = getattr(proposal.project, "localized_title", proposal.project.title)
+    subject = _("[RCF Tracker] Awaiting your concurrence: %(title)s") % {"title": title}
+    proposer = proposal.proposer_poc.full_name if proposal.proposer_poc_id else proposal.get_side_display()
+    lines = [
+        _("%(proposer)s (%(side)s) proposed on %(date)s to move “%(title)s” to “%(step)s”; it awaits your side's "
+          "concurrence.") % {"proposer": proposer, "side": proposal.get_side_display(),
+                             "date": proposal.proposed_at.date().isoformat(), "title": title,
+                             "step": proposal.get_step_display()},
+        _("The next readiness deadline is %(deadline)s.") % {"deadline": deadline.isoformat()},
+        "",
+        f"{settings.SITE_URL.rstrip('/')}/projects/{proposal.project_id}/#concurrence",
+    ]
+    if proposal.note:
+        lines[1:1] = ["", proposal.note]
+    return subject, "\n".join(lines)
+
+
+def concurrence_reminders_send(*, today) -> int:
+    """E-mail the other side's active lead POCs about each proposal
+    ``concurrence_reminders_due`` finds, in each one's language; once per
+    proposal (``reminded_at``). A mail server failure leaves the proposal
+    for the next run of the job. Returns how many e-mails were sent."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.utils import timezone, translation
+
+    from contacts.models import PointOfContact
+    from projects.models import Concurrence
+
+    from .selectors import readiness_by_year
+
+    due = list(concurrence_reminders_due(today=today))
+    if not due:
+        return 0
+    deadline = min(r.deadline for r in readiness_by_year(today=today) if r.deadline and r.deadline >= today)
+    host = urlsplit(settings.SITE_URL).hostname or "rcf-tracker.invalid"
+    sent = 0
+    for proposal in due:
+        recipients = PointOfContact.objects.filter(side=proposal.awaited_side, is_lead=True, active=True) \
+            .exclude(email="").order_by("pk")
+        try:
+            for poc in recipients:
+                language = getattr(poc, "preferred_language", "") or settings.LANGUAGE_CODE
+                with translation.override(language):
+                    subject, body = _reminder_message(proposal, deadline=deadline)
+                EmailMessage(subject, body, None, [poc.email], headers={
+                    "Message-ID": f"<concurrence-reminder-{proposal.pk}-{poc.pk}@{host}>"}).send()
+                sent += 1
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.warning("Concurrence reminder %s not sent (%s); the next run of the job retries.",
+                           proposal.pk, exc)
+            continue
+        Concurrence.objects.filter(pk=proposal.pk, reminded_at__isnull=True).update(reminded_at=timezone.now())
     return sent
 
 
@@ -434,3 +606,164 @@ def calendar_user(*, token: str):
 
     found = CalendarToken.objects.select_related("user").filter(token=token).first()
     return found.user if found else None
+
+
+# --- SCM presentations ------------------------------------------------------------------
+
+class PresentationAlreadyRecorded(ValidationError):
+    """The project's presentation at this SCM is recorded already (one row
+    per project and SCM): the API answers 409 naming it."""
+
+    def __init__(self, existing):
+        self.existing = existing
+        super().__init__({"scm_cycle": [
+            _("“%(project)s” is already recorded as presented at the %(scm)s (outcome: %(outcome)s).") % {
+                "project": existing.project.localized_title, "scm": existing.scm_cycle,
+                "outcome": existing.get_outcome_display()}]})
+
+
+def _presentation_errors(*, project, scm_cycle, outcome, today) -> dict:
+    """What is wrong with recording ``project`` as presented at ``scm_cycle``
+    (field -> messages); empty when nothing is."""
+    from projects.models import ProjectStatus as S
+
+    from .models import PresentationOutcome
+
+    errors: dict[str, list] = {}
+    if outcome not in PresentationOutcome.values:
+        errors["outcome"] = [_("Choose what the SCM decided: %(choices)s.") % {
+            "choices": ", ".join(PresentationOutcome.values)}]
+    if scm_cycle is None or scm_cycle.is_deleted:
+        errors["scm_cycle"] = [_("No such SCM cycle: record the SCM first (administrators).")]
+    elif scm_cycle.meeting_date > today:
+        errors["scm_cycle"] = [_("The %(scm)s meets on %(date)s, after today (%(today)s): record what it decided "
+                                 "once it has happened.") % {"scm": scm_cycle, "date": scm_cycle.meeting_date,
+                                                             "today": today}]
+    if project is None or project.is_deleted:
+        errors["project"] = [_("No such project (it may have been deleted).")]
+        return errors
+    if project.status not in PRESENTABLE:
+        errors["project"] = [_("“%(project)s” is “%(status)s”: only a ready project can be presented at an SCM, "
+                               "and only one already presented or in implementation can be reported on again.") % {
+            "project": project.localized_title, "status": S(project.status).label}]
+    elif "scm_cycle" not in errors:
+        if project.status == S.READY and project.ready_on and scm_cycle.meeting_date < project.ready_on:
+            errors["scm_cycle"] = [_("“%(project)s” became ready on %(ready_on)s, after the %(scm)s (%(date)s).") % {
+                "project": project.localized_title, "ready_on": project.ready_on, "scm": scm_cycle,
+                "date": scm_cycle.meeting_date}]
+        first = project.scm_presentations.select_related("scm_cycle").order_by("scm_cycle__meeting_date").first()
+        if first is not None and scm_cycle.meeting_date < first.scm_cycle.meeting_date:
+            errors["scm_cycle"] = [_("“%(project)s” was first presented at the %(first)s: a later SCM can hear "
+                                     "of its progress, not an earlier one.") % {
+                "project": project.localized_title, "first": first.scm_cycle}]
+    return errors
+
+
+PRESENTABLE = ("ready", "presented", "in_implementation")
+
+
+@transaction.atomic
+def presentation_record(*, project, scm_cycle, outcome: str, note: str = "", by=None,
+                        expected_version: int | None = None, today=None):
+    """Record that ``project`` was presented at ``scm_cycle`` and what the
+    ministers decided, and take the lifecycle step that decision means: a
+    ``ready`` project becomes ``presented``; ``deferred`` then returns it to
+    ``prioritized`` and ``declined`` to ``under_review``, both as joint
+    decisions (taken at the SCM by both ministers: no further concurrence).
+    A project already presented or in implementation can be reported on at a
+    later SCM: a row, no status change.
+
+    Refused, with nothing saved, by ``PermissionDenied`` (not a lead POC or
+    an administrator), ``PresentationAlreadyRecorded`` (this project at this
+    SCM), ``ValidationError`` naming the field, or ``VersionConflict`` (the
+    project changed since ``expected_version``)."""
+    from projects.models import CooperativeProject
+    from projects.models import ProjectStatus as S
+    from projects.services import project_transition
+    from rcf.selectors import framework_today
+    from rcf.services import VersionConflict
+
+    from .models import PresentationOutcome, SCMPresentation
+    from .roles import can_record_presentation
+
+    today = today or framework_today()
+    if not can_record_presentation(by):
+        raise PermissionDenied(_("Only lead POCs and administrators can record what an SCM decided."))
+    if project is not None and not project.is_deleted:
+        # One recording at a time per project: the status read below is the one changed.
+        project = CooperativeProject.objects.select_for_update().get(pk=project.pk)
+    errors = _presentation_errors(project=project, scm_cycle=scm_cycle, outcome=outcome, today=today)
+    if errors:
+        raise ValidationError(errors)
+    existing = SCMPresentation.objects.filter(project=project, scm_cycle=scm_cycle).select_related(
+        "project", "scm_cycle").first()
+    if existing is not None:
+        raise PresentationAlreadyRecorded(existing)
+    if expected_version is not None and project.version != expected_version:
+        raise VersionConflict(project)
+
+    presentation = SCMPresentation(scm_cycle=scm_cycle, project=project, outcome=outcome, note=note,
+                                   recorded_by=by)
+    presentation.full_clean(validate_constraints=False)  # the note's text rules; the constraints back it below
+    presentation._history_user = by
+    presentation.save()
+
+    if project.status == S.READY:
+        label = PresentationOutcome(outcome).label
+        step_note = _("Presented at the %(scm)s: %(outcome)s.") % {"scm": scm_cycle, "outcome": label}
+        step_note = f"{step_note} {note}".strip()
+        # joint_decision: the ministers of both sides decided it (the caller's powers were checked above).
+        project = project_transition(project=project, to=S.PRESENTED, by=by, note=step_note, at_scm=True,
+                                     joint_decision=True, expected_version=expected_version, today=today)
+        back = {PresentationOutcome.DEFERRED: S.PRIORITIZED, PresentationOutcome.DECLINED: S.UNDER_REVIEW}
+        if outcome in back:
+            project = project_transition(
+                project=project, to=back[outcome], by=by, at_scm=True, joint_decision=True, today=today,
+                note=_("%(outcome)s at the %(scm)s.") % {"outcome": label, "scm": scm_cycle})
+    return presentation
+
+
+PRESENTATION_EDITABLE = ("note",)
+
+
+def presentation_update(*, presentation, by=None, expected_version=None, **data):
+    """Change a recorded presentation's decision note. The SCM, the project
+    and the outcome are what happened (and what the lifecycle followed):
+    to correct one, an administrator deletes the record and it is recorded
+    again."""
+    from rcf.services import split_fields, tracked_update
+
+    from .roles import can_record_presentation
+
+    if not can_record_presentation(by):
+        raise PermissionDenied(_("Only lead POCs and administrators can record what an SCM decided."))
+    fixed = sorted(set(data) & {"scm_cycle", "project", "outcome"})
+    if fixed:
+        raise ValidationError({name: [_("Cannot be changed once recorded: an administrator deletes the "
+                                        "presentation and it is recorded again.")] for name in fixed})
+    fields, _m2m = split_fields(data, editable=PRESENTATION_EDITABLE)
+    return tracked_update(instance=presentation, by=by, expected_version=expected_version, fields=fields)
+
+
+def presentation_delete(*, presentation, by=None, expected_version=None):
+    """Soft delete (administrators): sync clients get a tombstone. The
+    project's status is left as it is; take any step back by hand."""
+    from rcf.services import soft_delete
+
+    if by is not None and not by.has_perm("scm_reports.delete_scmpresentation"):
+        raise PermissionDenied(_("Only administrators can delete a recorded presentation."))
+    return soft_delete(instance=presentation, by=by, expected_version=expected_version)
+
+
+def presentation_restore(*, presentation, by=None):
+    from rcf.services import restore
+
+    from .models import SCMPresentation
+
+    if by is not None and not by.has_perm("scm_reports.delete_scmpresentation"):
+        raise PermissionDenied(_("Only administrators can restore a recorded presentation."))
+    if SCMPresentation.objects.filter(project_id=presentation.project_id,
+                                      scm_cycle_id=presentation.scm_cycle_id).exists():
+        raise ValidationError(_("This project's presentation at this SCM has been recorded again since; "
+                                "delete that record first."))
+    return restore(instance=presentation, by=by)

@@ -24,6 +24,8 @@ def flag_unready_years(today: str | None = None) -> dict:
     day = datetime.date.fromisoformat(today) if today else framework_today()
     result = services.readiness_flags_sync(today=day)
     result["notices_queued"] = readiness_notices_dispatch()
+    # Proposals one side has waited on too long, when the deadline is near (once each).
+    result["concurrence_reminders"] = services.concurrence_reminders_send(today=day)
     return result
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("scm/<int:pk>/edit/", views.CycleFormView.as_view(), name="cycle_edit"),
     path("scm/<int:year>/report/", views.ReportView.as_view(), name="report"),
     re_path(r"^scm/(?P<year>[0-9]{4})/report\.(?P<fmt>pdf|xlsx)$", views.ReportView.as_view(), name="report_file"),
+    path("projects/<int:pk>/present/", views.PresentationCreateView.as_view(), name="presentation_create"),
     path("calendar/", views.CalendarView.as_view(), name="calendar"),
     path("calendar/<str:token>.ics", views.CalendarFeedView.as_view(), name="calendar_feed"),
 ]

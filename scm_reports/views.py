@@ -1,26 +1,32 @@
 """SCM cycles and the POC dashboard (thin: reads come from selectors)."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 
+from contacts.selectors import acting_lead_poc
 from projects.models import LeadSide
 from rcf.models import PriorityArea
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView, TrackedFormView
+from rcf.views import StaffView, TrackedFormView, apply_service_errors
 
 from . import charts, selectors, services
-from .dashboard import DashboardFilters, filtered_projects, pipeline
+from .dashboard import DashboardFilters, awaiting_concurrence, filtered_projects, pipeline
 from .dashboard import dashboard as dashboard_data
-from .forms import SCMCycleForm
+from .forms import PresentationForm, SCMCycleForm
 from .models import SCMCycle
 from .selectors import scm_windows
 
@@ -30,8 +36,11 @@ class CycleListView(StaffView):
 
     def get(self, request):
         readiness = {r.year: r for r in selectors.readiness_by_year(today=framework_today())}
-        cycles = [{"cycle": c, "readiness": readiness.get(c.year), "deadline": selectors.cycle_deadline(c)}
-                  for c in SCMCycle.objects.order_by("-year")]
+        cycles = [{"cycle": c, "readiness": readiness.get(c.year), "deadline": selectors.cycle_deadline(c),
+                   "presented": c.presented}
+                  for c in SCMCycle.objects.annotate(presented=Count("presentations", filter=Q(
+                      presentations__deleted_at__isnull=True, presentations__project__deleted_at__isnull=True)))
+                  .order_by("-year")]
         unscheduled = [r for r in readiness.values() if r.state == "unscheduled"]
         return render(request, "scm_reports/cycle_list.html", {"cycles": cycles, "unscheduled": unscheduled})
 
@@ -89,12 +98,16 @@ class DashboardView(StaffView):
             messages.warning(request, _("Ignored the unknown %(filter)s filter “%(value)s”.") % {
                 "filter": name, "value": value})
         board = dashboard_data(today=framework_today(), filters=filters, areas=areas)
+        # Read once: re-ranking and the "awaiting your concurrence" panel are a linked lead POC's.
+        may_change = request.user.has_perm("projects.change_cooperativeproject")
+        lead_poc = acting_lead_poc(request.user) if may_change else None
         context = {
             "board": board,
             "bars": charts.stacked_bars(board.matrix, label_width=0),
             "timeline": charts.readiness_cells(board.readiness),
             "sides": LeadSide.choices,
-            "can_prioritize": request.user.has_perm("projects.prioritize_cooperativeproject"),
+            "can_prioritize": lead_poc is not None,
+            "concurrence": awaiting_concurrence(poc=lead_poc),
             "query": request.GET.urlencode(),
         }
         return render(request, "scm_reports/dashboard.html", context)
@@ -125,7 +138,7 @@ class PipelinePriorityView(StaffView):
             error = _("Priority must be a whole number from 1 (highest) to 5.")
         except VersionConflict:
             error = _("“%(title)s” changed meanwhile; the list below shows it as it is now.") % {
-                "title": project.title}
+                "title": project.localized_title}
         except ValidationError as exc:
             error = " ".join(exc.messages)
         areas = list(PriorityArea.objects.all())
@@ -148,9 +161,16 @@ class ReportView(StaffView):
         year = int(year)
         from .dashboard import scm_report
 
-        report = scm_report(year=year, today=framework_today())
+        today = framework_today()
+        report = scm_report(year=year, today=today)
         if report is None:
-            raise Http404(_("There is no readiness year %(year)s.") % {"year": year})
+            # An SCM before the framework's first readiness year: its page lists what was presented there.
+            cycle = SCMCycle.objects.filter(year=year).first()
+            if cycle is None:
+                raise Http404(_("There is no readiness year %(year)s.") % {"year": year})
+            report = {"year": year, "readiness": None, "cycle": cycle, "by_area": [], "counting": [], "earlier": [],
+                      "flags": [], "area_coverage": [], "group_coverage": [], "today": today}
+        report["presentations"] = selectors.presentations_at(cycle=report["cycle"])
         if fmt == "xlsx":
             from .exports import report_xlsx
 
@@ -185,6 +205,8 @@ class CalendarView(StaffView):
     def get(self, request):
         token = services.calendar_token_for(user=request.user)
         url = request.build_absolute_uri(reverse("scm_reports:calendar_feed", args=[token.token]))
+        # Calendar applications send no language: the address carries the subscriber's (project titles).
+        url += "?" + urlencode({"lang": get_language() or settings.LANGUAGE_CODE})
         return render(request, "scm_reports/calendar.html", {"feed_url": url, "token": token})
 
     def post(self, request):
@@ -206,7 +228,75 @@ class CalendarFeedView(View):
         user = services.calendar_user(token=token)
         if user is None or not user.is_active or not user.has_perm("scm_reports.view_scmcycle"):
             raise Http404
-        response = HttpResponse(scm_calendar(today=framework_today()), content_type="text/calendar; charset=utf-8")
+        language = request.GET.get("lang") or get_language() or settings.LANGUAGE_CODE
+        if language not in dict(settings.LANGUAGES):
+            return HttpResponse(
+                _("Unknown language “%(lang)s” in the calendar address: use one of %(choices)s.") % {
+                    "lang": language[:20], "choices": ", ".join(dict(settings.LANGUAGES))},
+                status=400, content_type="text/plain; charset=utf-8")
+        with override(language):
+            feed = scm_calendar(today=framework_today())
+        response = HttpResponse(feed, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="rcf-scm.ics"'
         response["Cache-Control"] = "private, max-age=900"
         return response
+
+
+class PresentationCreateView(StaffView):
+    """The project page's step "Move to Presented": at which SCM (one that
+    has met) and with what outcome (``services.presentation_record``, which
+    also takes the lifecycle step)."""
+
+    permission_required = "scm_reports.add_scmpresentation"
+
+    def has_permission(self):
+        from .roles import can_record_presentation
+
+        return super().has_permission() and can_record_presentation(self.request.user)
+
+    def _project(self, pk):
+        from projects.models import CooperativeProject
+
+        try:
+            return CooperativeProject.objects.get(pk=pk)
+        except CooperativeProject.DoesNotExist:
+            raise Http404(_("No such project.")) from None
+
+    def _render(self, request, project, form, status=200):
+        return render(request, "scm_reports/presentation_form.html", {
+            "project": project, "form": form, "earlier": selectors.presentations_of(project=project),
+        }, status=status)
+
+    def get(self, request, pk):
+        project = self._project(pk)
+        form = PresentationForm(today=framework_today(), initial={"version": project.version})
+        return self._render(request, project, form)
+
+    def post(self, request, pk):
+        project = self._project(pk)
+        form = PresentationForm(request.POST, today=framework_today())
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                presentation = services.presentation_record(
+                    project=project, scm_cycle=data["scm_cycle"], outcome=data["outcome"], note=data["note"],
+                    by=request.user, expected_version=data["version"] or None)
+            except VersionConflict:
+                form.add_error(None, _("The project changed while you were looking at it; nothing was saved. "
+                                       "Check its current state and record the presentation again."))
+                project = self._project(pk)
+                data = request.POST.copy()
+                data["version"] = project.version
+                form.data = data
+                status = 409
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                project.refresh_from_db()
+                messages.success(request, _("Recorded: presented at the %(scm)s, %(outcome)s. The project is now "
+                                            "“%(status)s”.") % {
+                    "scm": presentation.scm_cycle, "outcome": presentation.get_outcome_display(),
+                    "status": project.get_status_display()})
+                return redirect(reverse("projects:detail", args=[pk]) + "#presentations")
+        return self._render(request, project, form, status=status)

@@ -33,6 +33,16 @@ def _reference_data_for_transactional_tests(request):
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Korean leaves Korean active on the thread (LocaleMiddleware
+    activates, nothing deactivates): later tests would read Korean messages."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -54,8 +64,22 @@ def editor(db):
 
 
 @pytest.fixture
-def lead(db):
-    return _user_with_role("lead-user", LEAD_POC)
+def lead(db, us_lead_poc):
+    """The U.S. lead POC's login (lead powers come from the link, not the group)."""
+    return _linked_lead("lead-user", us_lead_poc)
+
+
+@pytest.fixture
+def rok_lead(db, rok_lead_poc):
+    """The ROK lead POC's login."""
+    return _linked_lead("rok-lead-user", rok_lead_poc)
+
+
+def _linked_lead(username, poc):
+    user = _user_with_role(username, LEAD_POC)
+    poc.user = user
+    poc.save()
+    return user
 
 
 @pytest.fixture
@@ -94,19 +118,29 @@ def make_project(db, lead, us_lead_poc, rok_lead_poc):
 
 
 @pytest.fixture
-def advance(lead):
-    """Walk a project forward along the lifecycle as a lead POC."""
+def advance(lead, rok_lead):
+    """Walk a project forward along the lifecycle as a lead POC; a joint step
+    (prioritise, ready) is proposed by the U.S. lead and concurred with by the
+    ROK lead."""
+    from projects.models import Concurrence
 
     def walk(project, *statuses, today=None, ready_on=None):
         for status in statuses:
-            project = project_services.project_transition(
+            result = project_services.project_transition(
                 project=project,
                 to=status,
                 by=lead,
                 priority=3 if status == "prioritized" and project.priority is None else None,
                 ready_on=ready_on if status == "ready" else None,
                 today=today,
+                # A shortcut: recording the SCM and its outcome is scm_reports'
+                # (tests/scm_reports/test_presentations.py).
+                at_scm=status == "presented",
             )
+            if isinstance(result, Concurrence):
+                project_services.concurrence_concur(concurrence=result, by=rok_lead, today=today)
+                result = type(project).objects.get(pk=project.pk)
+            project = result
         return project
 
     return walk

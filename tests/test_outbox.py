@@ -271,18 +271,24 @@ def worker_with_beat(tmp_path):
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_a_step_is_as_fast_and_the_flag_is_right_once_redis_is_back(
-    client, lead, make_project, advance, tmp_path
+    client, lead, rok_lead, make_project, advance, tmp_path
 ):
+    from projects.services import project_transition
+
     readiness_flags_sync(today=framework_today())
     assert (2025, "missed") in open_flags()
-    client.force_login(lead)
+    client.force_login(rok_lead)
     projects = [advance(make_project(title=f"Project {i}"), "under_review", "prioritized") for i in range(10)]
 
     def step(project, *, ready_on=""):
+        # Ready is a joint decision (issue 10): the U.S. lead proposes, the ROK lead's concurrence takes the step.
+        proposal = project_transition(project=project, to="ready", by=lead,
+                                      ready_on=datetime.date.fromisoformat(ready_on) if ready_on else None)
         started = time.monotonic()
-        response = client.post(f"/projects/{project.pk}/transition/", {"to": "ready", "ready_on": ready_on})
+        response = client.post(f"/projects/concurrences/{proposal.pk}/concur/", {})
         elapsed = time.monotonic() - started
         assert response.status_code == 302
+        assert CooperativeProject.objects.get(pk=project.pk).status == "ready"
         return elapsed
 
     up, down = [], []

@@ -116,7 +116,7 @@ def test_the_api_accepts_the_boundary_dates(administrator, meeting, year):
     assert client.get("/api/v1/readiness/", {"today": meeting.isoformat()}).status_code == 200
 
 
-def test_the_api_refuses_odd_dates_on_projects_engagements_and_steps(lead, make_project):
+def test_the_api_refuses_odd_dates_on_projects_engagements_and_steps(lead, rok_lead, make_project):
     client = _api(lead)
     project = make_project()
     response = client.patch(f"/api/v1/projects/{project.pk}/", {"start_date": "0001-01-01",
@@ -127,8 +127,14 @@ def test_the_api_refuses_odd_dates_on_projects_engagements_and_steps(lead, make_
     response = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2101-01-01", "kind": "call",
                                                     "summary": "Call"}, format="json")
     assert response.status_code == 400 and list(response.json()) == ["date"]
-    for step in ("under_review", "prioritized"):
-        project = _step(client, project, to=step, priority=3 if step == "prioritized" else None)
+    project = _step(client, project, to="under_review")
+    # Prioritising is a joint decision (issue 10): proposed by the U.S. lead, concurred with by the ROK lead.
+    proposal = client.post(f"/api/v1/projects/{project.pk}/transition/", {"to": "prioritized", "priority": 3},
+                           format="json")
+    assert proposal.status_code == 202, proposal.content
+    assert _api(rok_lead).post(f"/api/v1/concurrences/{proposal.json()['id']}/concur/", {},
+                               format="json").status_code == 200
+    project.refresh_from_db()
     response = client.post(f"/api/v1/projects/{project.pk}/transition/", {"to": "ready", "ready_on": "1949-12-31"},
                            format="json", HTTP_IF_MATCH=f'"{project.version}"')
     assert response.status_code == 400 and list(response.json()) == ["ready_on"]

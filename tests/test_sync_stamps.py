@@ -17,8 +17,18 @@ MAKERS = {
     "contacts.PointOfContact": PointOfContactFactory,
     "projects.CooperativeProject": ProjectFactory,
     "projects.Engagement": EngagementFactory,
+    # Issue 10: a U.S. proposal to prioritise.
+    "projects.Concurrence": lambda: apps.get_model("projects", "Concurrence").objects.create(
+        project=ProjectFactory(), step="prioritized", from_status="under_review", project_version=1, priority=2,
+        side="us",
+    ),
     "scm_reports.SCMCycle": lambda: apps.get_model("scm_reports", "SCMCycle").objects.create(
         number=90, year=2058, meeting_date=datetime.date(2058, 11, 1)
+    ),
+    # Issue 10: a presentation at the (seeded) 57th SCM.
+    "scm_reports.SCMPresentation": lambda: apps.get_model("scm_reports", "SCMPresentation").objects.create(
+        project=ProjectFactory(), scm_cycle=apps.get_model("scm_reports", "SCMCycle").objects.get(number=57),
+        outcome="noted",
     ),
 }
 

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/projects/"
 
 REPRESENTATION = {
-    "id", "external_id", "title", "summary", "channel", "priority_area", "additional_areas", "partner_countries",
+    "id", "external_id", "title", "summary", "title_ko", "summary_ko", "channel", "priority_area", "additional_areas",
+    "partner_countries",
     "lead_side", "status", "priority", "us_lead_poc", "rok_lead_poc", "industry_partners", "complementary_efforts",
     "complemented_partners", "resources_estimate", "resources_currency", "resources_note", "target_year", "ready_on",
     "start_date", "end_date", "version", "created_at", "updated_at",
@@ -192,7 +193,7 @@ def test_only_deleted_records_can_be_restored(api_client, administrator, make_pr
     assert api_client(administrator).post(f"{URL}{project.pk}/restore/").status_code == 404
 
 
-def test_the_lifecycle_action_calls_the_service(api_client, lead, editor, make_project):
+def test_the_lifecycle_action_calls_the_service(api_client, lead, rok_lead, editor, make_project):
     project = make_project()
     editor_client = api_client(editor)
     response = editor_client.post(f"{URL}{project.pk}/transition/", {"to": "under_review", "note": "Looks good"})
@@ -204,13 +205,17 @@ def test_the_lifecycle_action_calls_the_service(api_client, lead, editor, make_p
     response = editor_client.post(f"{URL}{project.pk}/transition/", {"to": "prioritized", "priority": 2})
     assert response.status_code == 403
     assert CooperativeProject.objects.get(pk=project.pk).status == "under_review"
-    # A lead POC takes it to ready, backdating ready_on.
-    lead_client = api_client(lead)
-    lead_client.post(f"{URL}{project.pk}/transition/", {"to": "prioritized", "priority": 2})
+    # The lead POCs take it to ready, backdating ready_on: the U.S. lead proposes (202), the ROK lead concurs.
+    lead_client, rok_client = api_client(lead), api_client(rok_lead)
+    proposal = lead_client.post(f"{URL}{project.pk}/transition/", {"to": "prioritized", "priority": 2})
+    assert proposal.status_code == 202, proposal.json()
+    assert rok_client.post(f"/api/v1/concurrences/{proposal.json()['id']}/concur/", {}).status_code == 200
     yesterday = (datetime.date.today() - datetime.timedelta(days=1)).isoformat()
     response = lead_client.post(f"{URL}{project.pk}/transition/", {"to": "ready", "ready_on": yesterday},
                                 HTTP_IF_MATCH='"3"')
-    assert response.status_code == 200, response.json()
+    assert response.status_code == 202, response.json()
+    assert rok_client.post(f"/api/v1/concurrences/{response.json()['id']}/concur/", {}).status_code == 200
+    response = lead_client.get(f"{URL}{project.pk}/")
     assert response.json()["ready_on"] == yesterday
     # Not a step of the lifecycle: 400 naming `to`; a stale If-Match: 412.
     assert "to" in lead_client.post(f"{URL}{project.pk}/transition/", {"to": "concept"}).json()

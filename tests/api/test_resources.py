@@ -108,13 +108,15 @@ def test_organisations(api_client, editor, administrator):
     assert Organization.objects.filter(pk=yard.pk).exists()
 
 
-def test_points_of_contact(api_client, editor):
+def test_points_of_contact(api_client, editor, administrator):
     org = OrganizationFactory(side="rok", name="MND")
     client = api_client(editor)
-    response = client.post("/api/v1/contacts/", {
-        "full_name": "Park Seo-yeon", "side": "rok", "organization": org.pk, "email": "park@example.org",
-        "priority_areas": ["technical-cooperation"], "is_lead": True,
-    })
+    body = {"full_name": "Park Seo-yeon", "side": "rok", "organization": org.pk, "email": "park@example.org",
+            "priority_areas": ["technical-cooperation"], "is_lead": True}
+    # Only administrators designate lead POCs (issue 10).
+    refused = client.post("/api/v1/contacts/", body)
+    assert refused.status_code == 400 and "is_lead" in refused.json()
+    response = api_client(administrator).post("/api/v1/contacts/", body)
     assert response.status_code == 201, response.json()
     poc = response.json()
     assert poc["priority_areas"] == ["technical-cooperation"] and "user" not in poc

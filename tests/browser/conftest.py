@@ -51,9 +51,12 @@ def people(transactional_db):
     lead.groups.set([Group.objects.get(name=LEAD_POC)])
     editor = UserFactory(username="editor-browser", first_name="Eddie", last_name="Editor")
     editor.groups.set([Group.objects.get(name=EDITOR)])
-    us = PointOfContactFactory(side="us", is_lead=True, full_name="Jordan Lee")
-    rok = PointOfContactFactory(side="rok", is_lead=True, full_name="Kim Min-jun")
-    return {"lead": lead, "editor": editor, "us_poc": us, "rok_poc": rok}
+    rok_lead = UserFactory(username="rok-lead-browser", first_name="Min-jun", last_name="Kim")
+    rok_lead.groups.set([Group.objects.get(name=LEAD_POC)])
+    # Lead-POC powers come from the link to a side's lead POC (issue 10).
+    us = PointOfContactFactory(side="us", is_lead=True, full_name="Jordan Lee", user=lead)
+    rok = PointOfContactFactory(side="rok", is_lead=True, full_name="Kim Min-jun", user=rok_lead)
+    return {"lead": lead, "rok_lead": rok_lead, "editor": editor, "us_poc": us, "rok_poc": rok}
 
 
 def sign_in(page, base_url, username):

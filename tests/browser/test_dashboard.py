@@ -39,9 +39,12 @@ def test_a_lead_poc_reranks_the_pipeline_in_place(live_server, page, people, sho
     first = project_create(by=lead, title="First in line", priority_area="maritime-security", lead_side="us")
     second = project_create(by=lead, title="Second in line", priority_area="maritime-security", lead_side="us")
     project_transition(project=first, to="under_review", by=lead)
-    project_transition(project=first.__class__.objects.get(pk=first.pk), to="prioritized", by=lead, priority=1)
+    # Set-up: prioritised as both sides agreed (the concurrence itself: tests/browser/test_concurrence.py).
+    project_transition(project=first.__class__.objects.get(pk=first.pk), to="prioritized", by=lead, priority=1,
+                       joint_decision=True)
     project_transition(project=second, to="under_review", by=lead)
-    project_transition(project=second.__class__.objects.get(pk=second.pk), to="prioritized", by=lead, priority=2)
+    project_transition(project=second.__class__.objects.get(pk=second.pk), to="prioritized", by=lead, priority=2,
+                       joint_decision=True)
     base = live_server.url
     sign_in(page, base, "lead-browser")
     rows = page.locator("[data-testid=pipeline] tbody tr")

@@ -44,11 +44,23 @@ def test_a_lead_poc_logs_a_project_moves_it_to_ready_and_finds_it(live_server, p
             form.locator(f"[name={name}]").fill(value)
         form.locator("button[type=submit]").click()
 
+    def rok_concurs():
+        # Joint decisions: the ROK lead concurs (in their own browser in tests/browser/test_concurrence.py).
+        from projects.services import concurrence_concur, open_proposal
+
+        concurrence_concur(concurrence=open_proposal(project=CooperativeProject.objects.get()),
+                           by=people["rok_lead"])
+        page.reload()
+
     step("under_review", note="Worth a look")
     step("prioritized", priority="1", note="Top of the list")
+    expect(page.get_by_test_id("awaiting")).to_have_text("Awaiting ROK concurrence")
+    rok_concurs()
+    expect(page.get_by_test_id("status")).to_have_text("Prioritised")
     step("ready", note="Both sides agree")
+    expect(page.locator(".messages")).to_contain_text("Proposed “Ready”: Awaiting ROK concurrence.")
+    rok_concurs()
     expect(page.get_by_test_id("status")).to_have_text("Ready")
-    expect(page.locator(".messages")).to_contain_text("The project is now “Ready”.")
     shot(page, "project-ready")
 
     # The filtered list (htmx swaps the results in place and updates the URL).

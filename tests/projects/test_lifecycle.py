@@ -6,8 +6,14 @@ import itertools
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from projects.models import CooperativeProject, ProjectStatus, ProjectTransition
-from projects.services import allowed_transitions, project_transition, project_update
+from projects.models import Concurrence, CooperativeProject, ProjectStatus, ProjectTransition
+from projects.services import (
+    allowed_transitions,
+    concurrence_concur,
+    is_joint_step,
+    project_transition,
+    project_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +54,26 @@ ALL_PAIRS = [(a, b) for a, b in itertools.product(S.values, S.values) if a != b]
 
 
 @pytest.mark.parametrize("from_status,to_status", sorted(ALLOWED))
-def test_every_allowed_step_works_and_is_recorded(make_project, advance, lead, from_status, to_status):
+def test_every_allowed_step_works_and_is_recorded(make_project, advance, lead, rok_lead, from_status, to_status):
     project = advance(make_project(), *PATH_TO[from_status], today=TODAY)
     assert project.status == from_status
     priority = 2 if to_status == S.PRIORITIZED else None
-    project = project_transition(project=project, to=to_status, by=lead, note="why not", today=TODAY,
-                                 priority=priority)
+    # ready -> presented is recorded with the SCM and its outcome (scm_reports passes at_scm=True).
+    result = project_transition(project=project, to=to_status, by=lead, note="why not", today=TODAY,
+                                priority=priority, at_scm=to_status == S.PRESENTED)
+    taken_by = lead
+    if is_joint_step(from_status=from_status, to_status=to_status):
+        # A joint decision: the U.S. lead's step is a proposal until the ROK lead concurs.
+        assert isinstance(result, Concurrence)
+        project.refresh_from_db()
+        assert project.status == from_status
+        concurrence_concur(concurrence=result, by=rok_lead, today=TODAY)
+        taken_by = rok_lead
     project.refresh_from_db()
     assert project.status == to_status
     step = project.transitions.first()
-    assert (step.from_status, step.to_status, step.by, step.note) == (from_status, to_status, lead, "why not")
+    assert (step.from_status, step.to_status, step.by) == (from_status, to_status, taken_by)
+    assert step.note.startswith("why not")
 
 
 @pytest.mark.parametrize("from_status,to_status", [p for p in ALL_PAIRS if p not in ALLOWED])
@@ -139,13 +155,15 @@ def test_presented_keeps_ready_on_even_when_later_put_on_hold(make_project, adva
     assert allowed_transitions(project=project) == [S.PRESENTED, S.WITHDRAWN]
 
 
-def test_prioritising_needs_a_priority(make_project, advance, lead):
+def test_prioritising_needs_a_priority(make_project, advance, lead, rok_lead):
     project = advance(make_project(), S.UNDER_REVIEW)
     with pytest.raises(ValidationError) as refused:
         project_transition(project=project, to=S.PRIORITIZED, by=lead)
     assert "priority" in refused.value.message_dict
-    project = project_transition(project=project, to=S.PRIORITIZED, by=lead, priority=1)
-    assert project.priority == 1
+    proposal = project_transition(project=project, to=S.PRIORITIZED, by=lead, priority=1)
+    concurrence_concur(concurrence=proposal, by=rok_lead)  # a joint decision
+    project.refresh_from_db()
+    assert (project.status, project.priority) == (S.PRIORITIZED, 1)
 
 
 def test_an_editor_may_move_concept_and_review_but_not_prioritise(make_project, editor):
@@ -188,7 +206,8 @@ def test_a_prioritised_project_cannot_lose_its_priority(make_project, advance, l
     assert CooperativeProject.objects.get(pk=project.pk).priority == 3
 
 
-def test_a_backfilled_ready_date_cannot_reach_back_before_the_project_last_left_ready(make_project, advance, lead):
+def test_a_backfilled_ready_date_cannot_reach_back_before_the_project_last_left_ready(make_project, advance, lead,
+                                                                                     rok_lead):
     project = advance(make_project(), S.UNDER_REVIEW, S.PRIORITIZED, S.READY, today=TODAY)
     project = project_transition(project=project, to=S.PRIORITIZED, by=lead, today=TODAY)  # pulled back
     left_on = project.transitions.first().at.astimezone(datetime.UTC).date()
@@ -196,6 +215,8 @@ def test_a_backfilled_ready_date_cannot_reach_back_before_the_project_last_left_
         project_transition(project=project, to=S.READY, by=lead, ready_on=datetime.date(2025, 6, 1),
                            today=left_on + datetime.timedelta(days=30))
     assert "last left" in refused.value.message_dict["ready_on"][0]
-    project = project_transition(project=project, to=S.READY, by=lead, ready_on=left_on + datetime.timedelta(days=2),
-                                 today=left_on + datetime.timedelta(days=30))
-    assert project.ready_on == left_on + datetime.timedelta(days=2)
+    proposal = project_transition(project=project, to=S.READY, by=lead, ready_on=left_on + datetime.timedelta(days=2),
+                                  today=left_on + datetime.timedelta(days=30))
+    concurrence_concur(concurrence=proposal, by=rok_lead, today=left_on + datetime.timedelta(days=30))
+    project.refresh_from_db()
+    assert (project.status, project.ready_on) == (S.READY, left_on + datetime.timedelta(days=2))

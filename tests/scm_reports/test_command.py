@@ -25,7 +25,7 @@ def test_json_output_lists_years_raised_and_resolved(ready_project):
     assert payload["today"] == "2026-03-01"
     assert payload["years"][0] == {
         "year": 2025, "scm_number": 57, "meeting_date": "2025-11-04", "deadline": "2025-11-03",
-        "state": "covered", "counting_project_ids": [project.pk],
+        "state": "covered", "counting_projects": 1, "counting_project_ids": [project.pk],
     }
     assert payload["years"][1]["state"] == "unscheduled"
     assert payload["raised"] == [{"year": 2026, "kind": "unscheduled"}]

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, connection, connections, transaction
 
+from scm_reports.flag_text import flag_text
 from scm_reports.models import ReadinessFlag, ReadinessNotice, SCMCycle
 from scm_reports.services import readiness_flags_sync, readiness_notice_send
 from scm_reports.tasks import flag_unready_years
@@ -29,7 +30,10 @@ def test_a_missed_year_is_flagged_once_however_often_the_job_runs():
     assert open_flags() == [(2025, "missed")]
     flag = ReadinessFlag.objects.get()
     assert flag.scm_cycle.number == 57
-    assert "57th SCM on 2025-11-04" in flag.detail
+    # Data, not a sentence: the text is rendered when shown (tests/scm_reports/test_flag_language.py).
+    assert (flag.deadline, flag.counting_projects, flag.detail) == (D(2025, 11, 3), 0, "")
+    assert flag_text(flag, today=D(2025, 12, 1)) == (
+        "57th SCM on Nov. 4, 2025 in Seoul, readiness deadline Nov. 3, 2025: no project became ready in time.")
 
 
 @pytest.mark.django_db
@@ -115,8 +119,9 @@ def test_each_active_lead_poc_gets_one_notice_with_scm_deadline_days_left_and_li
     assert sorted(m.to[0] for m in mail.outbox) == ["rok.lead@example.org", "us.lead@example.org"]
     message = mail.outbox[0]
     assert "2026" in message.subject and "at risk" in message.subject
-    assert "58th Security Consultative Meeting, 05 Nov 2026, Washington" in message.body
-    assert "Readiness deadline: 04 Nov 2026" in message.body
+    # Dates in the reader's format (English here; tests/scm_reports/test_flag_language.py for Korean).
+    assert "58th Security Consultative Meeting, Nov. 5, 2026, Washington" in message.body
+    assert "Readiness deadline: Nov. 4, 2026" in message.body
     assert "Days left: 64" in message.body
     assert "https://rcf.example.org/" in message.body
     # again (a retried or duplicated task): nothing more is sent

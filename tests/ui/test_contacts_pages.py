@@ -45,12 +45,16 @@ def test_poc_form_refuses_a_duplicate_email_and_saves_nothing(client, editor):
     assert response.status_code == 400
     assert "already uses this e-mail address" in response.content.decode()
     assert PointOfContact.objects.filter(full_name="Another Kim").count() == 0
-    response = client.post("/contacts/new/", {"full_name": "Another Kim", "organization": org.pk, "side": "rok",
-                                              "email": "another.kim@example.org", "active": "on", "is_lead": "on",
-                                              "priority_areas": [area().pk]})
+    valid = {"full_name": "Another Kim", "organization": org.pk, "side": "rok",
+             "email": "another.kim@example.org", "active": "on", "priority_areas": [area().pk]}
+    # Designating a lead is for administrators (issue 10): an editor's "is lead" is refused by name.
+    response = client.post("/contacts/new/", {**valid, "is_lead": "on"})
+    assert response.status_code == 400
+    assert PointOfContact.objects.filter(full_name="Another Kim").count() == 0
+    response = client.post("/contacts/new/", valid)
     poc = PointOfContact.objects.get(full_name="Another Kim")
     assert response["Location"] == f"/contacts/{poc.pk}/"
-    assert poc.is_lead and list(poc.priority_areas.all()) == [area()]
+    assert not poc.is_lead and list(poc.priority_areas.all()) == [area()]
 
 
 def test_a_lead_poc_cannot_switch_side_under_their_projects(client, editor, make_project, us_lead_poc):

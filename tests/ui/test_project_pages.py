@@ -91,7 +91,7 @@ def test_a_stale_edit_is_refused_and_shows_what_changed(client, editor, lead, ma
     assert project.title == "Editor's title"
 
 
-def test_moving_to_ready_with_a_backfilled_date_and_refusals_say_why(client, lead, make_project, advance):
+def test_moving_to_ready_with_a_backfilled_date_and_refusals_say_why(client, lead, rok_lead, make_project, advance):
     project = advance(make_project(partner_countries=[]), "under_review", "prioritized")
     client.force_login(lead)
     response = client.post(f"/projects/{project.pk}/transition/", {"to": "ready", "note": "ok"}, follow=True)
@@ -101,7 +101,13 @@ def test_moving_to_ready_with_a_backfilled_date_and_refusals_say_why(client, lea
     project.partner_countries.set([country("VN")])
     response = client.post(f"/projects/{project.pk}/transition/",
                            {"to": "ready", "note": "agreed", "ready_on": "2025-09-01"}, follow=True)
-    assert "The project is now “Ready”." in response.content.decode()
+    # A joint decision: proposed by the U.S. lead, it happens when the ROK lead concurs.
+    assert "Proposed “Ready”: Awaiting ROK concurrence." in response.content.decode()
+    client.force_login(rok_lead)
+    proposal = project.concurrences.get(step="ready")
+    response = client.post(f"/projects/concurrences/{proposal.pk}/concur/", {"version": proposal.version},
+                           follow=True)
+    assert "You concurred: the project is now “Ready”." in response.content.decode()
     project.refresh_from_db()
     assert (project.status, project.ready_on) == ("ready", datetime.date(2025, 9, 1))
 

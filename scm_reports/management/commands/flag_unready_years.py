@@ -58,7 +58,8 @@ def _json_dumps(result) -> str:
     payload = {
         "today": result["today"],
         "years": [
-            {k: y[k] for k in ("year", "scm_number", "meeting_date", "deadline", "state", "counting_project_ids")}
+            {k: y[k] for k in ("year", "scm_number", "meeting_date", "deadline", "state", "counting_projects",
+                               "counting_project_ids")}
             for y in result["years"]
         ],
         "raised": result["raised"],
