@@ -1,6 +1,6 @@
 """Writes on organisations and points of contact."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 
 from rcf.services import resolve_codes, restore, soft_delete, split_fields, tracked_create, tracked_update
@@ -94,6 +94,9 @@ def _check_admin_only_fields(by, fields: dict, poc: PointOfContact | None) -> No
     if lead_with_login and fields.get("side") not in (None, poc.side):
         # The side a lead acts for is part of the designation.
         errors["side"] = [_("Only administrators can move a lead POC with a login to the other side.")]
+    if lead_with_login and "active" in fields and bool(fields["active"]) != poc.active:
+        # An active lead POC's login holds the lead powers: reactivating one grants them, deactivating removes them.
+        errors["active"] = [_("Only administrators can activate or deactivate a lead POC with a login.")]
     if errors:
         raise ValidationError(errors)
 
@@ -114,6 +117,9 @@ def poc_update(*, poc: PointOfContact, by=None, expected_version=None, **data) -
 
 
 def poc_delete(*, poc: PointOfContact, by=None, expected_version=None) -> PointOfContact:
+    if poc.is_lead and poc.user_id and not can_designate_leads(by):
+        # Deleting a lead POC with a login removes its lead powers, as deactivating it does.
+        raise PermissionDenied(_("Only administrators can delete a lead POC with a login."))
     return soft_delete(instance=poc, by=by, expected_version=expected_version)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -305,12 +305,7 @@ def _propose(*, project, step, by, note, priority, ready_on, expected_version) -
         raise VersionConflict(CooperativeProject.all_objects.get(pk=project.pk))
     existing = open_proposal(project=project, step=step)
     if existing is not None:
-        message = (
-            _("The %(side)s side already proposed this on %(date)s; concur with or decline that proposal instead.")
-            if existing.side != poc.side else
-            _("Your side already proposed this on %(date)s; it is awaiting the other side's concurrence.")
-        ) % {"side": _side_label(existing.side), "date": existing.proposed_at.date().isoformat()}
-        raise ProposalConflict({"to": [message]})
+        raise _already_proposed(existing, poc)
     proposal = Concurrence(
         project=project,
         step=step,
@@ -325,8 +320,24 @@ def _propose(*, project, step, by, note, priority, ready_on, expected_version) -
     )
     proposal.full_clean(validate_constraints=False)  # the database's unique constraint decides a race
     proposal._history_user = by
-    proposal.save()
+    try:
+        with transaction.atomic():  # a savepoint: the loser of a race gets the 409 below, not a broken transaction
+            proposal.save()
+    except IntegrityError:
+        winner = open_proposal(project=project, step=step)
+        if winner is None:
+            raise
+        raise _already_proposed(winner, poc) from None
     return proposal
+
+
+def _already_proposed(existing: Concurrence, poc) -> ProposalConflict:
+    message = (
+        _("The %(side)s side already proposed this on %(date)s; concur with or decline that proposal instead.")
+        if existing.side != poc.side else
+        _("Your side already proposed this on %(date)s; it is awaiting the other side's concurrence.")
+    ) % {"side": _side_label(existing.side), "date": existing.proposed_at.date().isoformat()}
+    return ProposalConflict({"to": [message]})
 
 
 def _close_open_proposals(project, *, reason: str) -> None:
@@ -401,6 +412,10 @@ def concurrence_concur(
             raise PermissionDenied(_("The %(side)s side proposed this step: a lead POC of the %(other)s side must "
                                      "concur with it.") % {"side": _side_label(proposal.side),
                                                           "other": _side_label(proposal.awaited_side)})
+        if by.pk == proposal.proposed_by_id or poc.pk == proposal.proposer_poc_id:
+            # The same login or person, relinked or moved to the other side since (administrators can): still one side.
+            raise PermissionDenied(_("You proposed this step: a lead POC of the %(other)s side must concur with it.")
+                                   % {"other": _side_label(proposal.awaited_side)})
     project = _check_project_current(proposal, project_version)
     now = timezone.now()
     proposal.concurred_by = by

@@ -533,6 +533,10 @@ def concurrence_reminders_send(*, today) -> int:
     host = urlsplit(settings.SITE_URL).hostname or "rcf-tracker.invalid"
     sent = 0
     for proposal in due:
+        # Claimed before it is sent: a run of the job at the same time skips it (once per proposal).
+        if not Concurrence.objects.filter(pk=proposal.pk, reminded_at__isnull=True).update(
+                reminded_at=timezone.now()):
+            continue
         recipients = PointOfContact.objects.filter(side=proposal.awaited_side, is_lead=True, active=True) \
             .exclude(email="").order_by("pk")
         try:
@@ -546,8 +550,7 @@ def concurrence_reminders_send(*, today) -> int:
         except (smtplib.SMTPException, OSError) as exc:
             logger.warning("Concurrence reminder %s not sent (%s); the next run of the job retries.",
                            proposal.pk, exc)
-            continue
-        Concurrence.objects.filter(pk=proposal.pk, reminded_at__isnull=True).update(reminded_at=timezone.now())
+            Concurrence.objects.filter(pk=proposal.pk).update(reminded_at=None)
     return sent
 
 
