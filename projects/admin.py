@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from contacts.models import Organization, PointOfContact
-from rcf.admin import TrackedModelAdmin
+from rcf.admin import ReadOnlyAdminMixin, TrackedModelAdmin
 
 from . import services
 from .models import Concurrence, CooperativeProject, Engagement, ProjectStatus, ProjectTransition
@@ -110,7 +110,7 @@ class EngagementAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Concurrence)
-class ConcurrenceAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
+class ConcurrenceAdmin(ReadOnlyAdminMixin, TrackedModelAdmin, SimpleHistoryAdmin):
     """Proposals and answers, read-only: they are made and answered by the
     lead POCs (projects.services.concurrence_*), whose sides the admin
     cannot vouch for."""
@@ -120,12 +120,3 @@ class ConcurrenceAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     list_filter = ("step", "side")
     search_fields = ("project__title", "project__title_ko", "note", "response_note")
     list_select_related = ("project", "proposed_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -169,8 +169,22 @@ class ApiTokenAdmin(LookupGuardMixin, admin.ModelAdmin):
         )
 
 
+class ReadOnlyAdminMixin:
+    """Records only a service writes (queued work, concurrence proposals): the admin shows them,
+    nobody adds, edits or deletes them there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(LookupGuardMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, LookupGuardMixin, admin.ModelAdmin):
     """Read-only view of the work queued by changes (rcf.outbox), so an operator
     can see what is waiting, what failed and why. Only the drain writes here."""
 
@@ -181,12 +195,3 @@ class OutboxMessageAdmin(LookupGuardMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
