@@ -99,3 +99,25 @@ def test_admin_refuses_what_the_services_refuse(client, superuser, make_project,
     assert "replace them as lead first" in str(response.context["adminform"].form.errors["side"])
     us_lead_poc.refresh_from_db()
     assert us_lead_poc.side == "us"
+
+
+@pytest.mark.parametrize("model", ["rcf/outboxmessage", "projects/concurrence"])
+def test_records_only_services_write_are_read_only_in_the_admin(client, superuser, model, make_project, lead):
+    from projects import services as project_services
+    from rcf.outbox import outbox_enqueue
+
+    project = make_project()
+    project = project_services.project_transition(project=project, to="under_review", by=lead)
+    project_services.project_transition(project=project, to="prioritized", by=lead, priority=2)  # a proposal
+    outbox_enqueue(topic="test.admin", payload={})
+    client.force_login(superuser)
+    listing = client.get(f"/admin/{model}/")
+    assert listing.status_code == 200
+    assert client.get(f"/admin/{model}/add/").status_code == 403
+    app_label, model_name = model.split("/")
+    from django.apps import apps
+
+    record = apps.get_model(app_label, model_name).objects.order_by("pk").first()
+    assert client.get(f"/admin/{model}/{record.pk}/change/").status_code == 200  # shown, read-only
+    assert client.post(f"/admin/{model}/{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert apps.get_model(app_label, model_name).objects.filter(pk=record.pk).exists()
