@@ -12,6 +12,7 @@ directly or through ``rcf.api``.
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import math
 import re
@@ -117,17 +118,21 @@ class LimitedJSONParser(parsers.JSONParser):
 
 
 def client_address(request) -> str:
-    """The client's address: ``REMOTE_ADDR``, or with ``NUM_PROXIES`` trusted
-    proxies in front, the address the outermost of them saw (from the right of
-    ``X-Forwarded-For``). DRF's default (no ``NUM_PROXIES``) takes the whole
-    header, which any client can write: it could pick a fresh address per
-    request and never be throttled."""
+    """The client's address, for the API's throttles and the sign-in lockout alike:
+    ``REMOTE_ADDR``, or with ``NUM_PROXIES`` (``TRUSTED_PROXY_COUNT``) trusted proxies in front,
+    the address the outermost of them saw (from the right of ``X-Forwarded-For``). DRF's default
+    (no ``NUM_PROXIES``) takes the whole header, which any client can write: it could pick a fresh
+    address per request and never be throttled. A forwarded value that is not an address is
+    ignored (the lockout stores it in an address column)."""
     remote = request.META.get("REMOTE_ADDR") or ""
     proxies = api_settings.NUM_PROXIES or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies and forwarded:
-        addresses = [address.strip() for address in forwarded.split(",")]
-        return addresses[-min(proxies, len(addresses))] or remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+    if proxies and addresses:
+        try:
+            return str(ipaddress.ip_address(addresses[-min(proxies, len(addresses))]))
+        except ValueError:
+            pass
     return remote
 
 

@@ -5,7 +5,6 @@ count with one limit, so the handler below reports the larger of the two counts,
 against its own limit: an address that reached its own (higher) limit counts as locked.
 """
 
-import ipaddress
 import math
 
 from axes.attempts import get_cool_off_threshold
@@ -16,6 +15,8 @@ from django.conf import settings
 from django.db.models import Sum
 from django.shortcuts import render
 from django.utils import timezone
+
+from . import api_policies
 
 
 class LoginLockoutHandler(AxesDatabaseHandler):
@@ -40,23 +41,9 @@ def _failures(attempts) -> int:
 
 
 def client_address(request) -> str | None:
-    """The client's address for the per-address count.
-
-    ``X-Forwarded-For`` is believed only behind as many proxies as the deployment declares
-    (``TRUSTED_PROXY_COUNT``, the same figure the API's throttles use); otherwise anyone could
-    write a fresh address into it for every guess."""
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES") or 0
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
-        if addresses:
-            candidate = addresses[-min(proxies, len(addresses))]
-            try:
-                # Stored in an address column: anything else would fail the insert.
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
-    return request.META.get("REMOTE_ADDR")
+    """The client's address for the per-address count: the same rule as the API's throttles
+    (``X-Forwarded-For`` believed only behind ``TRUSTED_PROXY_COUNT`` proxies)."""
+    return api_policies.client_address(request) or None
 
 
 def _username_field() -> str:

@@ -126,7 +126,6 @@ def sample_data_load(*, today=None) -> dict[str, int]:
 
     from django.contrib.auth import get_user_model
 
-    from contacts.models import Organization, PointOfContact
     from projects import services as project_services
     from projects.models import CooperativeProject, Engagement
     from rcf.models import PartnerCountry, PriorityArea
@@ -135,39 +134,16 @@ def sample_data_load(*, today=None) -> dict[str, int]:
     today = today or framework_today()
     admin = get_user_model().objects.filter(username="demo").first()
 
-    def org(name, side, country=None):
-        obj, _ = Organization.objects.get_or_create(
-            name=SAMPLE_PREFIX + name,
-            side=side,
-            defaults={"country": PartnerCountry.objects.filter(iso2=country).first() if country else None},
-        )
-        return obj
-
-    dod = org("U.S. Department of Defense - Indo-Pacific Security Affairs", "us")
-    mnd = org("ROK Ministry of National Defense - International Policy Bureau", "rok")
-    shipyard = org("Example Shipbuilding Co.", "industry")
-    mro = org("Example Aerospace MRO Ltd.", "industry")
+    dod = _sample_org("U.S. Department of Defense - Indo-Pacific Security Affairs", "us")
+    mnd = _sample_org("ROK Ministry of National Defense - International Policy Bureau", "rok")
+    shipyard = _sample_org("Example Shipbuilding Co.", "industry")
+    mro = _sample_org("Example Aerospace MRO Ltd.", "industry")
 
     areas = {a.code: a for a in PriorityArea.objects.all()}
 
-    def poc(name, side, organization, email, lead, area_codes):
-        obj, created = PointOfContact.objects.get_or_create(
-            email=email,
-            defaults={
-                "full_name": SAMPLE_PREFIX + name,
-                "side": side,
-                "organization": organization,
-                "is_lead": lead,
-                "title": "Lead POC" if lead else "Action officer",
-            },
-        )
-        if created:
-            obj.priority_areas.set([areas[c] for c in area_codes])
-        return obj
-
     us_lead, rok_lead = _sample_lead_pocs()
-    poc("Alex Morgan", "us", dod, "alex.morgan@example.org", False, ["information-sharing"])
-    poc("Park Seo-yeon", "rok", mnd, "seoyeon.park@example.org", False, ["technical-cooperation"])
+    _sample_poc("Alex Morgan", "us", dod, "alex.morgan@example.org", False, ["information-sharing"])
+    _sample_poc("Park Seo-yeon", "rok", mnd, "seoyeon.park@example.org", False, ["technical-cooperation"])
 
     plans = [
         # external_id, title, area, countries, target status, ready_on offset (days ago)
