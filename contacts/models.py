@@ -100,6 +100,10 @@ class PointOfContact(TrackedModel):
         default=PreferredLanguage.EN, db_default=PreferredLanguage.EN,
         help_text=_("The language of the e-mails this person is sent (readiness notices)."),
     )
+    weekly_digest = models.BooleanField(
+        _("weekly digest"), default=True, db_default=True,
+        help_text=_("Lead POCs get a weekly e-mail summary; they can turn it off on their profile page."),
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("login"),

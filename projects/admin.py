@@ -100,13 +100,12 @@ class CooperativeProjectAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
 
 @admin.register(Engagement)
 class EngagementAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
-    list_display = ("date", "kind", "project", "location")
+    list_display = ("date", "kind", "location")
     list_filter = ("kind", "date")
-    search_fields = ("summary", "project__title", "project__title_ko", "location")
+    search_fields = ("summary", "location")
     date_hierarchy = "date"
-    autocomplete_fields = ("project",)
-    filter_horizontal = ("participants",)
-    list_select_related = ("project",)
+    autocomplete_fields = ("projects", "industry_organizations")
+    filter_horizontal = ("participants", "partner_countries")
 
 
 @admin.register(Concurrence)

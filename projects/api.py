@@ -140,7 +140,7 @@ class ProjectViewSet(TrackedRecordViewSet):
 
 
 class EngagementFilter(filters.FilterSet):
-    project = filters.NumberFilter(field_name="project_id", min_value=1, max_value=2**63 - 1)
+    project = filters.NumberFilter(field_name="projects", min_value=1, max_value=2**63 - 1, distinct=True)
     kind = filters.ChoiceFilter(choices=EngagementKind.choices)
     year = filters.NumberFilter(field_name="date__year", min_value=1, max_value=9999)
     search = filters.CharFilter(method="filter_search", help_text=_("Words in the summary or location."))
@@ -155,7 +155,7 @@ class EngagementFilter(filters.FilterSet):
 
 @extend_schema_view(**tracked_schema(
     EngagementSerializer,
-    create_example={"project": 1, "date": "2026-03-02", "kind": "meeting", "summary": "Working-level meeting.",
+    create_example={"projects": [1], "date": "2026-03-02", "kind": "meeting", "summary": "Working-level meeting.",
                     "location": "Manila", "participants": [1]},
     update_example={"summary": "Working-level meeting; minutes attached to the project."},
 ))

@@ -24,7 +24,7 @@ def project_rows(projects) -> list[list]:
             str(p.get_lead_side_display()), ", ".join(c.iso2 for c in p.partner_countries.all()),
             p.us_lead_poc.full_name if p.us_lead_poc else "", p.rok_lead_poc.full_name if p.rok_lead_poc else "",
             p.scm_year, p.ready_on, p.target_year, p.start_date, p.end_date,
-            float(p.resources_estimate) if p.resources_estimate is not None else None, p.resources_currency,
+            None, "",  # TODO(resources helper): resource totals
             p.external_id, p.updated_at.replace(tzinfo=None), p.title, p.title_ko,
         ])
     return rows

@@ -62,7 +62,7 @@ class ProjectForm(forms.ModelForm):
             "title", "title_ko", "summary", "summary_ko", "priority_area", "additional_areas", "partner_countries",
             "lead_side",
             "priority", "us_lead_poc", "rok_lead_poc", "channel", "industry_partners", "complementary_efforts",
-            "complemented_partners", "resources_estimate", "resources_currency", "resources_note",
+            "complemented_partners",
             "target_year", "start_date", "end_date", "external_id",
         )
         widgets = {
@@ -75,7 +75,6 @@ class ProjectForm(forms.ModelForm):
             "title_ko": forms.TextInput(attrs={"lang": "ko"}),
             "summary_ko": forms.Textarea(attrs={"rows": 4, "lang": "ko"}),
             "complementary_efforts": forms.Textarea(attrs={"rows": 3}),
-            "resources_note": forms.Textarea(attrs={"rows": 2}),
         }
 
     def __init__(self, *args, user=None, **kwargs):

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from contacts.models import Organization, PointOfContact
 from rcf.models import PartnerCountry, PriorityArea, TrackedModel
-from rcf.validators import date_bounds_q, date_in_bounds
+from rcf.validators import date_bounds_q, date_in_bounds, validate_other_participants, year_bounds_q, year_validators
 from rcf.validators import no_control_characters as plain_text
 from rcf.validators import no_control_characters_multiline as multiline_text
 
@@ -60,6 +60,30 @@ def _in_reader_language(english: str, korean: str) -> str:
     if (get_language() or "").startswith("ko"):
         return korean or english
     return english or korean
+
+
+def external_id_field():
+    """The identifier a sync client gives a record (rcf.api: create by
+    external_id, refuse a duplicate); unique when set (external_id_unique)."""
+    return models.CharField(
+        _("external id"), max_length=200, blank=True, default="", db_default="", validators=[plain_text],
+        help_text=_("Identifier given by a sync client; unique when set."),
+    )
+
+
+def external_id_unique(prefix: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=["external_id"], condition=~Q(external_id=""), name=f"{prefix}_unique_external_id",
+        violation_error_message=_("A record with this external id already exists."),
+    )
+
+
+def _by(label, name="+"):
+    """created_by / updated_by: set by the services, never by a form."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=label, null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name=name,
+    )
 
 
 class CooperativeProject(TrackedModel):
@@ -145,16 +169,7 @@ class CooperativeProject(TrackedModel):
         blank=True,
         related_name="complemented_by_projects",
     )
-    resources_estimate = models.DecimalField(
-        _("public resources estimate"), max_digits=16, decimal_places=2, null=True, blank=True
-    )
-    resources_currency = models.CharField(
-        _("currency"), max_length=3, choices=Currency.choices, blank=True
-    )
-    resources_note = models.TextField(
-        _("resources note"), blank=True, help_text=_("Source of the public sector resources."),
-        validators=[multiline_text],
-    )
+    # The public-sector and industry resources: ResourceLine (by side, fiscal year and kind).
     target_year = models.PositiveSmallIntegerField(
         _("target SCM year"),
         null=True,
@@ -243,16 +258,6 @@ class CooperativeProject(TrackedModel):
                 name="project_prioritized_has_priority",
                 violation_error_message=_("A prioritised project needs a priority."),
             ),
-            models.CheckConstraint(
-                condition=Q(resources_estimate__isnull=True) | Q(resources_estimate__gte=0),
-                name="project_resources_not_negative",
-                violation_error_message=_("The resources estimate cannot be negative."),
-            ),
-            models.CheckConstraint(
-                condition=Q(resources_estimate__isnull=True) | ~Q(resources_currency=""),
-                name="project_resources_have_currency",
-                violation_error_message=_("Give the currency of the resources estimate."),
-            ),
             models.CheckConstraint(condition=Q(version__gte=1), name="project_version_positive"),
             # rcf.validators: the years 1950-2100 (a clear message comes from the fields' validators first).
             models.CheckConstraint(condition=date_bounds_q("start_date", nullable=True),
@@ -298,8 +303,6 @@ class CooperativeProject(TrackedModel):
                 errors[field] = message
             elif poc.deleted_at is not None or not poc.active:
                 errors[field] = _("%(name)s is no longer an active point of contact.") % {"name": poc.full_name}
-        if self.resources_estimate is not None and not self.resources_currency:
-            errors["resources_currency"] = _("Give the currency of the resources estimate.")
         if errors:
             raise ValidationError(errors)
 
@@ -342,18 +345,19 @@ class EngagementKind(models.TextChoices):
     CALL = "call", _("Call")
     VISIT = "visit", _("Visit")
     WORKSHOP = "workshop", _("Workshop")
+    WORKING_GROUP = "working_group", _("Working group")
+    B2B = "b2b", _("Business-to-business meeting")
     EXERCISE = "exercise", _("Exercise")
     OTHER = "other", _("Other")
 
 
 class Engagement(TrackedModel):
-    """A coordination engagement logged by the POCs against a project."""
+    """A coordination engagement the POCs log: a meeting, call, visit, working
+    group or business-to-business meeting. It may concern several projects or
+    none (an engagement with a partner before any project exists)."""
 
-    project = models.ForeignKey(
-        CooperativeProject,
-        verbose_name=_("project"),
-        on_delete=models.PROTECT,
-        related_name="engagements",
+    projects = models.ManyToManyField(
+        CooperativeProject, verbose_name=_("projects"), blank=True, related_name="engagements"
     )
     date = models.DateField(_("date"), validators=[date_in_bounds])
     kind = models.CharField(_("kind"), max_length=20, choices=EngagementKind.choices)
@@ -361,6 +365,25 @@ class Engagement(TrackedModel):
     location = models.CharField(_("location"), max_length=200, blank=True, validators=[plain_text])
     participants = models.ManyToManyField(
         PointOfContact, verbose_name=_("participants"), blank=True, related_name="engagements"
+    )
+    # People outside the POC directory (partner governments, industry):
+    # [{"name": ..., "organization": ...}], checked by
+    # rcf.validators-style validate_other_participants.
+    other_participants = models.JSONField(
+        _("other participants"), default=list, blank=True, db_default=[],
+        validators=[validate_other_participants],
+        help_text=_("People outside the POC directory, each with their organisation."),
+    )
+    industry_organizations = models.ManyToManyField(
+        Organization,
+        verbose_name=_("industry organisations connected"),
+        blank=True,
+        related_name="b2b_engagements",
+        limit_choices_to={"side": "industry"},
+        help_text=_("For a business-to-business meeting: the companies it connected."),
+    )
+    partner_countries = models.ManyToManyField(
+        PartnerCountry, verbose_name=_("partner countries"), blank=True, related_name="engagements"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -371,8 +394,19 @@ class Engagement(TrackedModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
-    history = HistoricalRecords(m2m_fields=[participants])
+    external_id = external_id_field()
+
+    history = HistoricalRecords(m2m_fields=[projects, participants, industry_organizations, partner_countries])
 
     class Meta:
         ordering = ["-date", "-id"]
@@ -384,10 +418,11 @@ class Engagement(TrackedModel):
                 condition=Q(kind__in=EngagementKind.values), name="engagement_kind_valid"
             ),
             models.CheckConstraint(condition=date_bounds_q("date"), name="engagement_date_in_bounds"),
+            external_id_unique("engagement"),
         ]
 
     def __str__(self):
-        return f"{self.date} {self.get_kind_display()}: {self.project}"
+        return f"{self.date} {self.get_kind_display()}"
 
 
 class ConcurrenceStep(models.TextChoices):
@@ -540,3 +575,305 @@ class Concurrence(TrackedModel):
                 label = change.get("field", "")
             entries.append({**change, "label": label})
         return entries
+
+
+# --- Implementation tracking (issue 11) -------------------------------------------------
+
+
+class ActionStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ActionItem(TrackedModel):
+    """Something a POC has to do: a follow-up of an engagement, a step of a
+    project's implementation, or a task on its own. ``done_on`` is set
+    exactly when the status is done."""
+
+    title = models.CharField(_("title"), max_length=300, validators=[plain_text])
+    description = models.TextField(_("description"), blank=True, validators=[multiline_text])
+    owner = models.ForeignKey(
+        PointOfContact, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="actions"
+    )
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="actions",
+    )
+    engagement = models.ForeignKey(
+        Engagement, verbose_name=_("engagement"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="follow_up_actions",
+    )
+    due_on = models.DateField(_("due on"), validators=[date_in_bounds])
+    status = models.CharField(
+        _("status"), max_length=10, choices=ActionStatus.choices, default=ActionStatus.OPEN
+    )
+    done_on = models.DateField(_("done on"), null=True, blank=True, validators=[date_in_bounds])
+    external_id = external_id_field()
+    created_by = _by(_("created by"))
+    updated_by = _by(_("updated by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        indexes = [
+            models.Index(fields=["sync_txid", "id"], name="action_sync"),
+            # "Mine, overdue first" and the reminders: an owner's open actions by due date.
+            models.Index(fields=["owner", "status", "due_on"], name="action_owner_open_due"),
+            models.Index(fields=["project", "status"], name="action_project_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ActionStatus.values), name="action_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status=ActionStatus.DONE, done_on__isnull=False)
+                | (~Q(status=ActionStatus.DONE) & Q(done_on__isnull=True)),
+                name="action_done_on_matches_status",
+                violation_error_message=_("An action has a done date exactly when it is done."),
+            ),
+            models.CheckConstraint(condition=date_bounds_q("due_on"), name="action_due_on_in_bounds"),
+            models.CheckConstraint(condition=date_bounds_q("done_on", nullable=True),
+                                   name="action_done_on_in_bounds"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="action_version_positive"),
+            external_id_unique("action"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ActionReminder(models.Model):
+    """One reminder e-mail to one owner on one day (the unique pair is what
+    makes "never twice on a day" hold, even with two job runs at once):
+    which actions and milestones it listed, and whether it went out."""
+
+    poc = models.ForeignKey(
+        PointOfContact, verbose_name=_("point of contact"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    email = models.EmailField(_("e-mail"))
+    action_ids = models.JSONField(_("actions"), default=list)
+    milestone_ids = models.JSONField(_("milestones"), default=list)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-day", "poc_id"]
+        verbose_name = _("action reminder")
+        verbose_name_plural = _("action reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["poc", "day"], name="action_reminder_once_a_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.poc_id} {self.day}"
+
+
+class Health(models.TextChoices):
+    ON_TRACK = "on_track", _("On track")
+    AT_RISK = "at_risk", _("At risk")
+    OFF_TRACK = "off_track", _("Off track")
+
+
+# Worse health is a higher rank ("health worsened" in the digest).
+HEALTH_RANK = {Health.ON_TRACK: 0, Health.AT_RISK: 1, Health.OFF_TRACK: 2}
+
+
+class ProgressUpdate(TrackedModel):
+    """A dated report on a project in implementation: its health and what happened."""
+
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), on_delete=models.PROTECT, related_name="progress_updates"
+    )
+    date = models.DateField(_("date"), validators=[date_in_bounds])
+    health = models.CharField(_("health"), max_length=10, choices=Health.choices)
+    narrative = models.TextField(_("narrative"), validators=[multiline_text])
+    next_steps = models.TextField(_("next steps"), blank=True, validators=[multiline_text])
+    external_id = external_id_field()
+    created_by = _by(_("by"))
+    updated_by = _by(_("updated by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("progress update")
+        verbose_name_plural = _("progress updates")
+        indexes = [
+            models.Index(fields=["sync_txid", "id"], name="progress_sync"),
+            models.Index(fields=["project", "-date", "-id"], name="progress_project_latest"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(health__in=Health.values), name="progress_health_valid"),
+            models.CheckConstraint(condition=date_bounds_q("date"), name="progress_date_in_bounds"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="progress_version_positive"),
+            external_id_unique("progress"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_health_display()}"
+
+
+class Milestone(TrackedModel):
+    """A dated step of a project's implementation; overdue while not done after ``due_on``."""
+
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), on_delete=models.PROTECT, related_name="milestones"
+    )
+    title = models.CharField(_("title"), max_length=300, validators=[plain_text])
+    due_on = models.DateField(_("due on"), validators=[date_in_bounds])
+    done_on = models.DateField(_("done on"), null=True, blank=True, validators=[date_in_bounds])
+    external_id = external_id_field()
+    created_by = _by(_("created by"))
+    updated_by = _by(_("updated by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        indexes = [
+            models.Index(fields=["sync_txid", "id"], name="milestone_sync"),
+            models.Index(fields=["project", "due_on"], name="milestone_project_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=date_bounds_q("due_on"), name="milestone_due_on_in_bounds"),
+            models.CheckConstraint(condition=date_bounds_q("done_on", nullable=True),
+                                   name="milestone_done_on_in_bounds"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="milestone_version_positive"),
+            external_id_unique("milestone"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ResourceSide(models.TextChoices):
+    US = "us", _("U.S.")
+    ROK = "rok", _("ROK")
+    PARTNER = "partner", _("Partner")
+    INDUSTRY = "industry", _("Industry")
+
+
+class ResourceKind(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    COMMITTED = "committed", _("Committed")
+    SPENT = "spent", _("Spent")
+
+
+class ResourceLine(TrackedModel):
+    """An amount of resources for a project: whose (side), from where
+    (source, e.g. a programme), for which fiscal year, and how firm (planned,
+    committed, spent). Totals never add one currency to another.
+
+    ``side`` and ``fiscal_year`` may be empty only on the line the migration
+    made from a project's former single estimate (nobody had said whose or
+    which year); forms and the API require a side for every line they write."""
+
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), on_delete=models.PROTECT, related_name="resource_lines"
+    )
+    side = models.CharField(_("side"), max_length=10, choices=ResourceSide.choices, blank=True)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, validators=[plain_text],
+        help_text=_("Where the resources come from, e.g. a programme name."),
+    )
+    fiscal_year = models.PositiveSmallIntegerField(
+        _("fiscal year"), null=True, blank=True, validators=year_validators()
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=ResourceKind.choices, default=ResourceKind.PLANNED)
+    amount = models.DecimalField(
+        _("amount"), max_digits=16, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    note = models.TextField(_("note"), blank=True, validators=[multiline_text])
+    external_id = external_id_field()
+    created_by = _by(_("created by"))
+    updated_by = _by(_("updated by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["fiscal_year", "side", "kind", "id"]
+        verbose_name = _("resource line")
+        verbose_name_plural = _("resource lines")
+        indexes = [
+            models.Index(fields=["sync_txid", "id"], name="resource_line_sync"),
+            models.Index(fields=["project", "side", "kind", "currency"], name="resource_line_totals"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(side__in=[*ResourceSide.values, ""]), name="resource_side_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ResourceKind.values), name="resource_kind_valid"),
+            models.CheckConstraint(condition=Q(currency__in=Currency.values), name="resource_currency_valid"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="resource_amount_not_negative",
+                violation_error_message=_("An amount cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(fiscal_year__isnull=True) | year_bounds_q("fiscal_year"),
+                name="resource_fiscal_year_in_bounds",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="resource_version_positive"),
+            external_id_unique("resource_line"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_side_display()} {self.get_kind_display()} {self.amount} {self.currency}"
+
+
+def document_upload_to(instance, filename: str) -> str:
+    """Stored under a random name (the original is kept in ``original_name``):
+    no user-chosen path reaches the storage."""
+    import secrets
+
+    return f"documents/{secrets.token_hex(16)}"
+
+
+class Document(TrackedModel):
+    """A file attached to a project or an engagement, with its handling
+    marking. Served only through the permission-checked download view."""
+
+    project = models.ForeignKey(
+        CooperativeProject, verbose_name=_("project"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    engagement = models.ForeignKey(
+        Engagement, verbose_name=_("engagement"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    title = models.CharField(_("title"), max_length=300, validators=[plain_text])
+    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True, validators=[plain_text])
+    content_type = models.CharField(_("content type"), max_length=100, editable=False)
+    size = models.PositiveBigIntegerField(_("size in bytes"), editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    # One of settings.RCF_MARKINGS (the deployment sets the list): checked by the services.
+    marking = models.CharField(_("handling marking"), max_length=60, validators=[plain_text])
+    external_id = external_id_field()
+    uploaded_by = _by(_("uploaded by"))
+    updated_by = _by(_("updated by"))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        indexes = [models.Index(fields=["sync_txid", "id"], name="document_sync")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(project__isnull=False, engagement__isnull=True)
+                | Q(project__isnull=True, engagement__isnull=False),
+                name="document_attached_to_one",
+                violation_error_message=_("Attach a document to a project or to an engagement."),
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="document_version_positive"),
+            external_id_unique("document"),
+        ]
+
+    def __str__(self):
+        return self.title

@@ -55,8 +55,8 @@ class ProjectSerializer(ApiModelSerializer):
             "id", "external_id", "title", "summary", "title_ko", "summary_ko", "channel", "priority_area",
             "additional_areas",
             "partner_countries", "lead_side", "status", "priority", "us_lead_poc", "rok_lead_poc",
-            "industry_partners", "complementary_efforts", "complemented_partners", "resources_estimate",
-            "resources_currency", "resources_note", "target_year", "ready_on", "start_date", "end_date",
+            "industry_partners", "complementary_efforts", "complemented_partners",
+            "target_year", "ready_on", "start_date", "end_date",
             *TRACKED_READ_ONLY[1:],
         )
         read_only_fields = (*TRACKED_READ_ONLY, "status", "ready_on")
@@ -85,14 +85,15 @@ class TransitionSerializer(ApiSerializer):
 
 
 class EngagementSerializer(ApiModelSerializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=CooperativeProject.objects.all())
+    projects = serializers.PrimaryKeyRelatedField(queryset=CooperativeProject.objects.all(), many=True,
+                                                  required=False, help_text=_("Project ids."))
     participants = serializers.PrimaryKeyRelatedField(
         queryset=PointOfContact.objects.all(), many=True, required=False, help_text=_("POC ids.")
     )
 
     class Meta:
         model = Engagement
-        fields = ("id", "project", "date", "kind", "summary", "location", "participants", *TRACKED_READ_ONLY[1:])
+        fields = ("id", "projects", "date", "kind", "summary", "location", "participants", *TRACKED_READ_ONLY[1:])
         read_only_fields = TRACKED_READ_ONLY
 
 

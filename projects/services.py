@@ -85,9 +85,6 @@ EDITABLE_FIELDS = (
     "us_lead_poc",
     "rok_lead_poc",
     "complementary_efforts",
-    "resources_estimate",
-    "resources_currency",
-    "resources_note",
     "target_year",
     "start_date",
     "end_date",
@@ -629,8 +626,8 @@ def project_restore(*, project: CooperativeProject, by=None):
 
 # --- Engagements ----------------------------------------------------------------
 
-ENGAGEMENT_FIELDS = ("project", "date", "kind", "summary", "location")
-ENGAGEMENT_M2M = ("participants",)
+ENGAGEMENT_FIELDS = ("date", "kind", "summary", "location", "other_participants", "external_id")
+ENGAGEMENT_M2M = ("projects", "participants", "industry_organizations", "partner_countries")
 
 
 def engagement_create(*, by=None, **data):
@@ -639,9 +636,8 @@ def engagement_create(*, by=None, **data):
     from .models import Engagement
 
     fields, m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
-    project = fields.get("project")
-    if project is not None and project.deleted_at is not None:
-        raise ValidationError({"project": [_("The project is deleted.")]})
+    if any(project.deleted_at is not None for project in m2m.get("projects") or []):
+        raise ValidationError({"projects": [_("The project is deleted.")]})
     return tracked_create(model=Engagement, by=by, fields={**fields, "created_by": by}, m2m=m2m)
 
 

@@ -255,7 +255,7 @@ class EngagementCreateView(StaffView):
         form = EngagementForm(request.POST)
         if form.is_valid():
             try:
-                services.engagement_create(by=request.user, project=project, **form.cleaned_data)
+                services.engagement_create(by=request.user, projects=[project], **form.cleaned_data)
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:

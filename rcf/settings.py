@@ -156,8 +156,29 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded documents (projects.Document): never served from a public URL,
+# only through the permission-checked download view. The local folder by
+# default; S3-compatible storage (django-storages) when RCF_S3_BUCKET is set.
+MEDIA_ROOT = env.path("RCF_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/media-not-served/"  # nothing is served here (see projects.views: document download)
+RCF_S3_BUCKET = env.str("RCF_S3_BUCKET", default="")
+DEFAULT_FILE_STORAGE_SETTINGS = (
+    {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": RCF_S3_BUCKET,
+        "endpoint_url": env.str("RCF_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("RCF_S3_REGION", default="") or None,
+        "access_key": env.str("RCF_S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("RCF_S3_SECRET_ACCESS_KEY", default="") or None,
+        "location": env.str("RCF_S3_PREFIX", default="rcf-media"),
+        "default_acl": "private",
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }}
+    if RCF_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_FILE_STORAGE_SETTINGS,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -247,6 +268,23 @@ RCF_AT_RISK_DAYS = env.int("RCF_AT_RISK_DAYS", default=90)
 # Prioritising and declaring ready are joint decisions: one side's lead POC
 # proposes, the other's concurs. Off for deployments run by one side alone.
 RCF_JOINT_CONCURRENCE = env.bool("RCF_JOINT_CONCURRENCE", default=True)
+# --- Implementation tracking (issue 11) ---
+# The handling marking printed on every page, PDF, export sheet and e-mail
+# (rcf.marking); empty: none.
+RCF_HANDLING_MARKING = env.str("RCF_HANDLING_MARKING", default="")
+# The handling markings a document may carry (the deployment sets the list).
+RCF_MARKINGS = env.list("RCF_MARKINGS", default=["UNCLASSIFIED", "CUI"])
+# Largest document upload, in megabytes.
+RCF_MAX_UPLOAD_MB = env.int("RCF_MAX_UPLOAD_MB", default=25)
+# A project in implementation with no progress update for this many days is stale.
+RCF_PROGRESS_STALE_DAYS = env.int("RCF_PROGRESS_STALE_DAYS", default=90)
+# Action reminders list actions overdue or due within this many days.
+RCF_ACTION_DUE_SOON_DAYS = env.int("RCF_ACTION_DUE_SOON_DAYS", default=7)
+# The weekly digest to lead POCs: day of week (crontab: 0 = Sunday, 1 = Monday)
+# and time, in CELERY_TIMEZONE (Seoul).
+RCF_DIGEST_WEEKDAY = env.str("RCF_DIGEST_WEEKDAY", default="1")
+RCF_DIGEST_HOUR = env.int("RCF_DIGEST_HOUR", default=8)
+RCF_DIGEST_MINUTE = env.int("RCF_DIGEST_MINUTE", default=0)
 # The readiness job reminds the other side of a proposal waiting longer than
 # this, once, when the year's deadline is within RCF_AT_RISK_DAYS.
 RCF_CONCURRENCE_REMINDER_DAYS = env.int("RCF_CONCURRENCE_REMINDER_DAYS", default=7)

@@ -146,6 +146,38 @@ def printable(value):
     return value
 
 
+def validate_other_participants(value) -> None:
+    """An engagement's participants from outside the POC directory: a list of
+    ``{"name": ..., "organization": ...}`` (name required, at most 200
+    characters each, plain text). The message names the entry and the key."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Give a list of participants, each with a name and an organisation."),
+                              code="invalid")
+    if len(value) > 200:
+        raise ValidationError(_("At most 200 other participants."), code="invalid")
+    for index, entry in enumerate(value, start=1):
+        if not isinstance(entry, dict) or set(entry) - {"name", "organization"}:
+            raise ValidationError(
+                _("Participant %(n)s: give an object with only “name” and “organization”."),
+                code="invalid", params={"n": index})
+        for key in ("name", "organization"):
+            text = entry.get(key, "")
+            if not isinstance(text, str):
+                raise ValidationError(_("Participant %(n)s: “%(key)s” must be text."),
+                                      code="invalid", params={"n": index, "key": key})
+            if len(text) > 200:
+                raise ValidationError(_("Participant %(n)s: “%(key)s” has more than 200 characters."),
+                                      code="invalid", params={"n": index, "key": key})
+            try:
+                no_control_characters(text)
+            except ValidationError as error:
+                raise ValidationError(
+                    _("Participant %(n)s, “%(key)s”: %(reason)s"), code="invalid",
+                    params={"n": index, "key": key, "reason": " ".join(error.messages)}) from None
+        if not entry.get("name", "").strip():
+            raise ValidationError(_("Participant %(n)s: give a name."), code="invalid", params={"n": index})
+
+
 __all__ = [
     "DATE_MAX",
     "DATE_MIN",
@@ -157,6 +189,7 @@ __all__ = [
     "no_control_characters_multiline",
     "printable",
     "shift_date",
+    "validate_other_participants",
     "year_bounds_q",
     "year_validators",
 ]

@@ -252,3 +252,28 @@ class CalendarToken(models.Model):
 
     def __str__(self):
         return f"{self.user} calendar"
+
+
+class WeeklyDigest(models.Model):
+    """One weekly digest e-mail to one lead POC for one week (the unique pair
+    makes a second beat run, or a retry, send nothing twice)."""
+
+    poc = models.ForeignKey(
+        "contacts.PointOfContact", verbose_name=_("lead POC"), on_delete=models.CASCADE, related_name="+"
+    )
+    week_of = models.DateField(_("week of"), help_text=_("The Monday of the digest's week (Seoul time)."))
+    email = models.EmailField(_("e-mail"))
+    language = models.CharField(_("language"), max_length=10)
+    item_counts = models.JSONField(_("items"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-week_of", "poc_id"]
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
+        constraints = [models.UniqueConstraint(fields=["poc", "week_of"], name="weekly_digest_once_a_week")]
+
+    def __str__(self):
+        return f"{self.poc_id} {self.week_of}"

@@ -196,15 +196,15 @@ def sample_data_load(*, today=None) -> dict[str, int]:
             # Left open, to show a proposal awaiting the ROK side's concurrence.
             project_services.project_transition(project=project, to="ready", by=us_lead.user, today=today,
                                                 note="Sample data: ready for the next SCM?")
-        if not Engagement.objects.filter(project=project).exists():
+        if not Engagement.objects.filter(projects=project).exists():
             engagement = Engagement.objects.create(
-                project=project,
                 date=today - datetime.timedelta(days=30),
                 kind="meeting",
                 summary=SAMPLE_PREFIX + "Working-level coordination meeting.",
                 created_by=admin,
             )
             engagement.participants.set([us_lead, rok_lead])
+            engagement.projects.set([project])
     return {"projects_created": created}
 
 

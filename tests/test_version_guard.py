@@ -12,7 +12,17 @@ from django.db import IntegrityError, transaction
 from projects import services as project_services
 from rcf.models import TrackedModel
 from scm_reports.models import SCMCycle
-from tests.factories import EngagementFactory, OrganizationFactory, PointOfContactFactory, ProjectFactory
+from tests.factories import (
+    ActionItemFactory,
+    DocumentFactory,
+    EngagementFactory,
+    MilestoneFactory,
+    OrganizationFactory,
+    PointOfContactFactory,
+    ProgressUpdateFactory,
+    ProjectFactory,
+    ResourceLineFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +31,12 @@ MAKERS = {
     "contacts.PointOfContact": PointOfContactFactory,
     "projects.CooperativeProject": ProjectFactory,
     "projects.Engagement": EngagementFactory,
+    # Issue 11: implementation tracking.
+    "projects.ActionItem": ActionItemFactory,
+    "projects.ProgressUpdate": ProgressUpdateFactory,
+    "projects.Milestone": MilestoneFactory,
+    "projects.ResourceLine": ResourceLineFactory,
+    "projects.Document": DocumentFactory,
     # Issue 10: a U.S. proposal to prioritise.
     "projects.Concurrence": lambda: apps.get_model("projects", "Concurrence").objects.create(
         project=ProjectFactory(), step="prioritized", from_status="under_review", project_version=1, priority=2,

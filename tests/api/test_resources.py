@@ -135,7 +135,7 @@ def test_engagements(api_client, editor, make_project):
     response = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2026-03-02", "kind": "call",
                                                     "summary": "Kick-off"})
     assert response.status_code == 201, response.json()
-    EngagementFactory(project=project, date=datetime.date(2025, 5, 5), kind="visit")
+    EngagementFactory(projects=[project], date=datetime.date(2025, 5, 5), kind="visit")
     assert ids(client.get("/api/v1/engagements/", {"year": 2026})) == [response.json()["id"]]
     assert len(ids(client.get("/api/v1/engagements/", {"project": project.pk, "kind": "visit"}))) == 1
     # Not against a deleted project.

@@ -52,7 +52,7 @@ def api_schema(live_server, admin_headers, lead):
     poc = PointOfContactFactory(side="us", is_lead=True)
     project = project_services.project_create(by=lead, title="Seed", priority_area=area(), lead_side="joint",
                                               external_id="seed-1", us_lead_poc=poc, partner_countries=["PH"])
-    EngagementFactory(project=project).participants.set([poc])
+    EngagementFactory(projects=[project]).participants.set([poc])
     deleted = project_services.project_create(by=lead, title="Deleted", priority_area=area(), lead_side="us")
     project_services.project_soft_delete(project=deleted, by=lead)
     return schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/?format=json", headers=admin_headers)

@@ -47,7 +47,7 @@ def test_incremental_sync_reproduces_the_server_exactly(http, viewer, lead, admi
     project_services.project_soft_delete(project=projects[4], by=lead)
     yard = OrganizationFactory(side="industry", name="Shipyard")
     poc = PointOfContactFactory(side="us", full_name="Alex Morgan")
-    engagement = EngagementFactory(project=projects[0])
+    engagement = EngagementFactory(projects=[projects[0]])
 
     reader = http(viewer, read_only=True)
     clients = {resource: SyncClient(reader, resource) for resource in RESOURCES}
