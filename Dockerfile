@@ -14,7 +14,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
 COPY . .
 RUN useradd --system --home /app rcf \
-    && mkdir -p var \
+    && mkdir -p var/media \
     && SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input \
     && python manage.py compile_translations \
     && chown -R rcf var locale

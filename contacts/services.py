@@ -126,3 +126,26 @@ def poc_delete(*, poc: PointOfContact, by=None, expected_version=None) -> PointO
 def record_restore(*, instance, by=None):
     """Restore a soft-deleted organisation or POC (administrators)."""
     return restore(instance=instance, by=by)
+
+
+# --- A user's own e-mail preferences (the profile page, issue 11) --------------------------
+
+
+def poc_preferences_update(*, poc: PointOfContact, by, preferred_language: str, weekly_digest: bool,
+                           expected_version: int | None = None) -> PointOfContact:
+    """Change the language of ``poc``'s e-mails and their weekly digest
+    opt-in, as ``by``: only the user whose login is linked to ``poc`` may,
+    and nothing else of the record (the directory's fields are the editors').
+    ``PermissionDenied`` for anyone else, a ValidationError naming the field
+    for an unknown language, ``VersionConflict`` when the record changed."""
+    from .models import PreferredLanguage
+
+    if by is None or not getattr(by, "is_authenticated", False) or poc.user_id is None or poc.user_id != by.pk:
+        raise PermissionDenied(_("You can change only your own preferences."))
+    if preferred_language not in PreferredLanguage.values:
+        raise ValidationError({"preferred_language": [_("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(str(label) for label in PreferredLanguage.labels)}]})
+    if not isinstance(weekly_digest, bool):
+        raise ValidationError({"weekly_digest": [_("Must be true or false.")]})
+    return tracked_update(instance=poc, by=by, expected_version=expected_version,
+                          fields={"preferred_language": preferred_language, "weekly_digest": weekly_digest})

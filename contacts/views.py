@@ -31,7 +31,7 @@ class PocDetailView(StaffView):
         # Reverse relations: this app does not import projects (the chain runs the other way).
         led = poc.us_led_projects if poc.side == "us" else poc.rok_led_projects
         projects = led.select_related("priority_area").order_by("-updated_at")
-        engagements = poc.engagements.prefetch_related("projects").order_by("-date")
+        engagements = poc.engagements.prefetch_related("projects").order_by("-date", "-id")
         return render(request, "contacts/poc_detail.html",
                       {"poc": poc, "projects": projects, "engagements": engagements})
 

@@ -7,7 +7,7 @@ from rcf.models import CountryGroup, PartnerCountry, PriorityArea
 from rcf.validators import DATE_MAX, DATE_MIN, date_in_bounds, no_control_characters_multiline
 
 from . import services
-from .models import CooperativeProject, Engagement, ProjectStatus
+from .models import CooperativeProject, ProjectStatus
 
 
 class DateInput(forms.DateInput):
@@ -123,19 +123,4 @@ class ConcurrenceAnswerForm(forms.Form):
                                          max_value=2**31 - 1)
 
 
-class EngagementForm(forms.ModelForm):
-    class Meta:
-        model = Engagement
-        fields = ("date", "kind", "location", "participants", "summary")
-        widgets = {
-            "date": DateInput(),
-            "participants": forms.CheckboxSelectMultiple,
-            "summary": forms.Textarea(attrs={"rows": 3}),
-        }
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["participants"].queryset = PointOfContact.objects.filter(active=True).order_by("side", "full_name")
-
-
-__all__ = ["ConcurrenceAnswerForm", "EngagementForm", "ProjectForm", "TransitionForm", "services"]
+__all__ = ["ConcurrenceAnswerForm", "ProjectForm", "TransitionForm", "services"]

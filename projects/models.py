@@ -1,6 +1,8 @@
 """Cooperative projects under the framework, their lifecycle and the
 coordination engagements logged against them."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -786,8 +788,12 @@ class ResourceLine(TrackedModel):
         _("fiscal year"), null=True, blank=True, validators=year_validators()
     )
     kind = models.CharField(_("kind"), max_length=10, choices=ResourceKind.choices, default=ResourceKind.PLANNED)
+    # At most 9,999,999,999,999.99: 15 digits, what SQLite (the embedded
+    # default, which keeps decimals as floating point) stores exactly.
     amount = models.DecimalField(
-        _("amount"), max_digits=16, decimal_places=2, validators=[MinValueValidator(0)]
+        _("amount"), max_digits=16, decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(
+            Decimal("9999999999999.99"), message=_("An amount can be at most 9,999,999,999,999.99."))],
     )
     currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
     note = models.TextField(_("note"), blank=True, validators=[multiline_text])

@@ -47,11 +47,480 @@ def project_detail(*, pk: int, include_deleted: bool = False) -> CooperativeProj
             "partner_countries",
             "industry_partners",
             "complemented_partners",
-            Prefetch(
-                "engagements",
-                queryset=Engagement.objects.prefetch_related("participants").select_related("created_by"),
-            ),
+            project_engagements_prefetch(),
             Prefetch("transitions", queryset=ProjectTransition.objects.select_related("by")),
         )
     )
     return queryset.get(pk=pk)
+
+
+# --- Implementation tracking (issue 11) -------------------------------------------------
+# Each feature's selectors live in its own section below.
+
+
+def resource_totals(*, projects: QuerySet) -> list:
+    """Resource totals of ``projects`` (a queryset, filters and all) per
+    side, kind and currency: one aggregate query, never adding one currency
+    to another. See ``_resource_total_rows`` for the rows' shape."""
+    from .models import ResourceLine
+
+    return _resource_total_rows(ResourceLine.objects.filter(project__in=projects.order_by().values("pk")))
+
+
+# --- Engagements (issue 11) ---------------------------------------------------------
+
+
+def engagement_prefetches() -> tuple:
+    """What an engagement row shows (its projects, participants, industry
+    organisations, countries): one query each, whatever the number of rows."""
+    from contacts.models import Organization, PointOfContact
+
+    return (
+        Prefetch("projects", queryset=CooperativeProject.objects.only("id", "title", "title_ko", "status")
+                 .order_by("title", "id")),
+        Prefetch("participants", queryset=PointOfContact.objects.select_related("organization")
+                 .order_by("side", "full_name", "id")),
+        Prefetch("industry_organizations", queryset=Organization.objects.order_by("name", "id")),
+        "partner_countries",
+    )
+
+
+def engagement_list(*, include_deleted: bool = False) -> QuerySet:
+    """Engagements, newest first, with what a list row shows, in a fixed
+    number of queries."""
+    base = Engagement.all_objects if include_deleted else Engagement.objects
+    return base.select_related("created_by").prefetch_related(*engagement_prefetches()).order_by("-date", "-id")
+
+
+def engagement_detail(*, pk: int) -> Engagement:
+    """One live engagement with its links (its follow-up actions and
+    documents come from their own sections' selectors)."""
+    return engagement_list().select_related("updated_by").get(pk=pk)
+
+
+def project_engagements_prefetch() -> Prefetch:
+    """A project page's engagements (an engagement about several projects is
+    on each of their pages), with what each shows."""
+    return Prefetch(
+        "engagements",
+        queryset=Engagement.objects.select_related("created_by").prefetch_related(*engagement_prefetches())
+        .order_by("-date", "-id"),
+    )
+
+
+# --- Action items ------------------------------------------------------------------
+
+
+def poc_of_user(user):
+    """The point of contact a login is linked to (any side, lead or not), or
+    None: whose actions are "mine". A deleted POC is nobody's."""
+    from contacts.models import PointOfContact
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return PointOfContact.objects.select_related("organization").filter(user_id=user.pk).first()
+
+
+def _live_actions():
+    """Live actions whose project (if any) is live too. A deleted
+    engagement's follow-ups stay: they are still to be done."""
+    from django.db.models import Q
+
+    from .models import ActionItem
+
+    return ActionItem.objects.filter(Q(project__isnull=True) | Q(project__deleted_at__isnull=True))
+
+
+def action_list(*, today) -> QuerySet:
+    """Actions for the list page and the API, with what a row shows (owner
+    and organisation, project, engagement) in the same query; open overdue
+    ones first (annotated ``is_overdue``), then by due date."""
+    from django.db.models import BooleanField, Case, When
+
+    return (
+        _live_actions()
+        .select_related("owner__organization", "project", "engagement")
+        .annotate(is_overdue=Case(When(status="open", due_on__lt=today, then=Value(True)), default=Value(False),
+                                  output_field=BooleanField()))
+        .order_by("-is_overdue", "due_on", "id")
+    )
+
+
+def due_soon_until(*, today):
+    """The last day an action counts as "due soon" (``RCF_ACTION_DUE_SOON_DAYS``, default 7)."""
+    import datetime
+
+    from django.conf import settings
+
+    return today + datetime.timedelta(days=getattr(settings, "RCF_ACTION_DUE_SOON_DAYS", 7))
+
+
+def actions_due_for(*, poc, today) -> tuple[QuerySet, QuerySet]:
+    """``poc``'s open actions that are overdue (due before ``today``) and due
+    soon (from ``today`` to ``RCF_ACTION_DUE_SOON_DAYS`` days on), each by due
+    date: the one rule for the reminders, the weekly digest and the pages."""
+    mine = (
+        _live_actions().filter(owner=poc, status="open")
+        .select_related("owner", "project", "engagement").order_by("due_on", "id")
+    )
+    return mine.filter(due_on__lt=today), mine.filter(due_on__gte=today, due_on__lte=due_soon_until(today=today))
+
+
+def overdue_milestones_for(*, poc, today) -> QuerySet:
+    """Milestones not done and past their date, of live projects ``poc``
+    leads (U.S. or ROK lead POC): an overdue milestone counts like an overdue
+    action for its project's lead POCs."""
+    from django.db.models import Q
+
+    from .models import Milestone
+
+    return (
+        Milestone.objects.filter(done_on__isnull=True, due_on__lt=today, project__deleted_at__isnull=True)
+        .filter(Q(project__us_lead_poc=poc) | Q(project__rok_lead_poc=poc))
+        .select_related("project").order_by("due_on", "id")
+    )
+
+
+def action_reminder_pocs(*, today):
+    """Active POCs with an e-mail address and something to be reminded of
+    today: an open action overdue or due soon, or (lead POCs of a project) an
+    overdue milestone."""
+    from django.db.models import Q
+
+    from contacts.models import PointOfContact
+
+    from .models import Milestone
+
+    with_actions = _live_actions().filter(status="open", due_on__lte=due_soon_until(today=today)).values("owner_id")
+    late = Milestone.objects.filter(done_on__isnull=True, due_on__lt=today, project__deleted_at__isnull=True)
+    return (
+        PointOfContact.objects.filter(active=True).exclude(email="")
+        .filter(Q(pk__in=with_actions) | Q(pk__in=late.values("project__us_lead_poc"))
+                | Q(pk__in=late.values("project__rok_lead_poc")))
+        .order_by("pk")
+    )
+
+
+# --- Documents -----------------------------------------------------------------------
+
+
+def documents_of(*, project=None, engagement=None):
+    """The live documents of one project or one engagement, newest first,
+    with who uploaded them (one query)."""
+    from .models import Document
+
+    queryset = Document.objects.select_related("uploaded_by")
+    if project is not None:
+        return queryset.filter(project=project)
+    return queryset.filter(engagement=engagement)
+
+
+def document_for_download(*, pk: int):
+    """A live document whose project or engagement is live too; else
+    ``Document.DoesNotExist`` (the download and the edit page answer 404)."""
+    from django.db.models import Q
+
+    from .models import Document
+
+    return Document.objects.select_related("project", "engagement").filter(
+        Q(project__isnull=False, project__deleted_at__isnull=True)
+        | Q(engagement__isnull=False, engagement__deleted_at__isnull=True)
+    ).get(pk=pk)
+
+
+# --- Progress and milestones ---
+# A project's health is its latest live progress update's (by date, then id);
+# "stale" means no update for settings.RCF_PROGRESS_STALE_DAYS days (or none
+# at all). Every read here is a fixed number of queries: the latest and the
+# previous update come from correlated subqueries, never one query a project.
+
+HEALTH_NONE = "none"  # a project in implementation without an update yet
+IMPLEMENTATION_PANEL_LIMIT = 25  # projects listed per health on the dashboard (all are counted)
+
+
+def _update_value(field: str, position: int = 0):
+    """The ``field`` of the project's update at ``position`` (0: the latest, 1: the one before)."""
+    from django.db.models import OuterRef, Subquery
+
+    from .models import ProgressUpdate
+
+    newest_first = ProgressUpdate.objects.filter(project=OuterRef("pk")).order_by("-date", "-id")
+    return Subquery(newest_first.values(field)[position:position + 1])
+
+
+def with_current_health(queryset: QuerySet) -> QuerySet:
+    """``queryset`` (projects) annotated with ``current_health`` and
+    ``current_date`` (the latest update's, None without one) and
+    ``previous_health`` (the update before it)."""
+    return queryset.annotate(
+        current_health=_update_value("health"), current_date=_update_value("date"),
+        previous_health=_update_value("health", 1),
+    )
+
+
+def stale_before(today):
+    """Updates dated before this day are stale (``RCF_PROGRESS_STALE_DAYS`` before ``today``)."""
+    from django.conf import settings
+
+    from rcf.validators import shift_date
+
+    return shift_date(today, -settings.RCF_PROGRESS_STALE_DAYS)
+
+
+def _mark(project, today, threshold) -> None:
+    day = project.current_date
+    project.stale = day is None or day < threshold
+    project.days_since = (today - day).days if day is not None else None
+
+
+def implementation_by_health(*, projects: QuerySet, today, limit: int = IMPLEMENTATION_PANEL_LIMIT) -> dict:
+    """The dashboard's "projects in implementation" panel: ``projects`` in
+    implementation grouped by their latest update's health, worst first, then
+    those without an update. Each group: ``key`` (a Health value or
+    ``HEALTH_NONE``), ``label``, ``count``, ``stale`` (how many are stale),
+    ``projects`` (at most ``limit``, stale and oldest update first, each with
+    ``current_health``, ``current_date``, ``stale``, ``days_since``) and
+    ``more`` (how many are not listed). Also ``total``, ``stale``,
+    ``stale_days`` and ``stale_before``. One query."""
+    from django.conf import settings
+    from django.db.models import F
+    from django.utils.translation import gettext as _
+
+    from .models import Health, ProjectStatus
+
+    threshold = stale_before(today)
+    rows = (
+        with_current_health(projects.filter(status=ProjectStatus.IN_IMPLEMENTATION))
+        .only("id", "title", "title_ko", "status")
+        .order_by(F("current_date").asc(nulls_first=True), "title", "id")
+    )
+    order = [Health.OFF_TRACK, Health.AT_RISK, Health.ON_TRACK]
+    groups = {key: {"key": str(key), "label": label, "count": 0, "stale": 0, "projects": [], "more": 0}
+              for key, label in [(h.value, h.label) for h in order] + [(HEALTH_NONE, _("No update yet"))]}
+    for project in rows:
+        _mark(project, today, threshold)
+        group = groups.get(project.current_health) or groups[HEALTH_NONE]
+        group["count"] += 1
+        group["stale"] += project.stale
+        if len(group["projects"]) < limit:
+            group["projects"].append(project)
+        else:
+            group["more"] += 1
+    listed = list(groups.values())
+    return {
+        "groups": listed,
+        "total": sum(g["count"] for g in listed),
+        "stale": sum(g["stale"] for g in listed),
+        "stale_days": settings.RCF_PROGRESS_STALE_DAYS,
+        "stale_before": threshold,
+        "limit": limit,
+    }
+
+
+def progress_history(*, project) -> QuerySet:
+    """A project's live updates, newest first, with who posted them."""
+    from .models import ProgressUpdate
+
+    return ProgressUpdate.objects.filter(project=project).select_related("created_by").order_by("-date", "-id")
+
+
+def latest_health(project, *, today=None, updates=None) -> dict:
+    """What the project page shows at the top of its implementation card:
+    ``update`` (the latest live update, or None), ``health`` (its value, or
+    None), ``stale`` (no update for ``RCF_PROGRESS_STALE_DAYS`` days, or none
+    at all), ``days_since`` and ``stale_days``. ``updates``: the history the
+    caller already read, newest first (no further query)."""
+    from django.conf import settings
+
+    from rcf.selectors import framework_today
+
+    today = today or framework_today()
+    if updates is None:
+        latest = progress_history(project=project).first()
+    else:
+        latest = updates[0] if updates else None
+    day = latest.date if latest else None
+    return {
+        "update": latest,
+        "health": latest.health if latest else None,
+        "stale": day is None or day < stale_before(today),
+        "days_since": (today - day).days if day else None,
+        "stale_days": settings.RCF_PROGRESS_STALE_DAYS,
+    }
+
+
+def health_worsened(*, since, projects: QuerySet | None = None) -> QuerySet:
+    """Live projects (of ``projects``, default all) whose latest update, dated
+    ``since`` or later, has a worse health (``models.HEALTH_RANK``) than the
+    update before it; annotated with ``current_health``, ``previous_health``
+    and ``current_date``. A project's first update never counts as worsened."""
+    from django.db.models import Case, F, IntegerField, Value, When
+
+    from .models import HEALTH_RANK
+
+    def rank(name):
+        return Case(*[When(**{name: health}, then=Value(value)) for health, value in HEALTH_RANK.items()],
+                    output_field=IntegerField())
+
+    base = CooperativeProject.objects.all() if projects is None else projects
+    return (
+        with_current_health(base.filter(deleted_at__isnull=True))
+        .annotate(current_rank=rank("current_health"), previous_rank=rank("previous_health"))
+        .filter(current_date__gte=since, current_rank__gt=F("previous_rank"))
+        .order_by("title", "id")
+    )
+
+
+MILESTONE_DONE, MILESTONE_OVERDUE, MILESTONE_UPCOMING = "done", "overdue", "upcoming"
+
+
+def milestone_state(milestone, today) -> str:
+    """done; overdue (not done after its due date); upcoming."""
+    if milestone.done_on is not None:
+        return MILESTONE_DONE
+    return MILESTONE_OVERDUE if milestone.due_on < today else MILESTONE_UPCOMING
+
+
+def milestone_timeline(*, project, today) -> list:
+    """A project's live milestones by due date, each with ``state``
+    (``milestone_state``) and ``days`` (days overdue, or until due). One query."""
+    from .models import Milestone
+
+    milestones = list(Milestone.objects.filter(project=project).order_by("due_on", "id"))
+    for milestone in milestones:
+        milestone.state = milestone_state(milestone, today)
+        milestone.days = abs((milestone.due_on - today).days)
+    return milestones
+
+
+def milestone_overdue_q(today):
+    """The condition "overdue on ``today``": not done, and due before that day
+    (``milestone_state`` says the same of one milestone)."""
+    from django.db.models import Q
+
+    return Q(done_on__isnull=True, due_on__lt=today)
+
+
+# --- Resource lines ------------------------------------------------------------------
+# Totals are per side, kind and currency: a sum of USD and KRW means nothing,
+# so no read here ever adds one currency to another. Each read is one query.
+
+
+def _resource_order():
+    """Sort keys: sides, kinds and currencies in their declared order (a
+    migrated line without a side last)."""
+    from .models import Currency, ResourceKind, ResourceSide
+
+    sides = {value: i for i, value in enumerate([*ResourceSide.values, ""])}
+    kinds = {value: i for i, value in enumerate(ResourceKind.values)}
+    currencies = {value: i for i, value in enumerate(Currency.values)}
+    return lambda row: (currencies.get(row["currency"], 99), sides.get(row["side"], 99),
+                        kinds.get(row["kind"], 99))
+
+
+def resource_side_label(side: str) -> str:
+    from django.utils.translation import gettext as _
+
+    from .models import ResourceSide
+
+    return str(ResourceSide(side).label) if side in ResourceSide.values else _("Side not given")
+
+
+def _resource_total_rows(lines: QuerySet) -> list[dict]:
+    """``lines`` summed per side, kind and currency, as dicts ``side``,
+    ``side_label``, ``kind``, ``kind_label``, ``currency``, ``total``
+    (Decimal) and ``lines`` (how many), by currency, side and kind. One query."""
+    from django.db.models import Count
+
+    from .models import ResourceKind
+
+    rows = list(lines.order_by().values("side", "kind", "currency").annotate(total=_amount_sum(), lines=Count("id")))
+    for row in rows:
+        row["side_label"] = resource_side_label(row["side"])
+        row["kind_label"] = str(ResourceKind(row["kind"]).label) if row["kind"] in ResourceKind.values else row["kind"]
+    return sorted(rows, key=_resource_order())
+
+
+def _amount_sum():
+    """The sum of line amounts, wider than one amount (16 digits): many large
+    lines add up to more digits than any one line may have."""
+    from django.db.models import DecimalField, Sum
+
+    return Sum("amount", output_field=DecimalField(max_digits=30, decimal_places=2))
+
+
+def _declared_order(field: str, values: list[str]):
+    """``field``'s position among ``values`` (the choices' declared order, not the alphabet's)."""
+    from django.db.models import Case, IntegerField, When
+
+    return Case(*[When(**{field: value}, then=Value(i)) for i, value in enumerate(values)],
+                default=Value(len(values)), output_field=IntegerField())
+
+
+def project_resource_lines(*, project) -> QuerySet:
+    """A project's live lines by fiscal year (none last), then side and kind
+    in their declared order (U.S., ROK, partner, industry; planned,
+    committed, spent)."""
+    from django.db.models import F
+
+    from .models import ResourceKind, ResourceLine, ResourceSide
+
+    return (ResourceLine.objects.filter(project=project)
+            .alias(side_order=_declared_order("side", ResourceSide.values),
+                   kind_order=_declared_order("kind", ResourceKind.values))
+            .order_by(F("fiscal_year").asc(nulls_last=True), "side_order", "kind_order", "id"))
+
+
+def project_resource_totals(project) -> list[dict]:
+    """One project's totals per side, kind and currency (``resource_totals``' rows). One query."""
+    return _resource_total_rows(project_resource_lines(project=project))
+
+
+def resource_totals_by_project(*, projects: QuerySet) -> dict[int, dict[tuple[str, str, str], object]]:
+    """For exports: ``{project id: {(side, kind, currency): total}}`` for
+    every project of ``projects`` that has lines. One query, whatever the
+    number of projects."""
+
+    from .models import ResourceLine
+
+    found: dict[int, dict] = {}
+    rows = (ResourceLine.objects.filter(project__in=projects.order_by().values("pk")).order_by()
+            .values_list("project_id", "side", "kind", "currency").annotate(total=_amount_sum()))
+    for project_id, side, kind, currency, total in rows:
+        found.setdefault(project_id, {})[(side, kind, currency)] = total
+    return found
+
+
+def resource_tables(rows: list[dict]) -> list[dict]:
+    """``resource_totals`` rows laid out for reading: one table per currency
+    (never a sum across currencies), a row per side, a column per kind, and
+    an "all sides" row when there is more than one side. No query.
+
+    ``[{"currency", "kinds": [(kind, label)], "rows": [{"side", "label",
+    "cells": [{"kind", "label", "total" (None without a line)} per kind]}], "all":
+    the same cells summed over the sides, or None}]``"""
+    from .models import Currency, ResourceKind
+
+    kinds = [(kind.value, kind.label) for kind in ResourceKind]
+    tables = []
+    for currency in [*Currency.values, *sorted({r["currency"] for r in rows} - set(Currency.values))]:
+        mine = [r for r in rows if r["currency"] == currency]
+        if not mine:
+            continue
+        sides: dict[str, dict] = {}
+        for row in mine:  # already in side order
+            entry = sides.setdefault(row["side"], {"side": row["side"], "label": row["side_label"],
+                                                   "cells": [{"kind": kind, "label": label, "total": None}
+                                                             for kind, label in kinds]})
+            for cell in entry["cells"]:
+                if cell["kind"] == row["kind"]:
+                    cell["total"] = row["total"]
+        all_sides = None
+        if len(sides) > 1:
+            all_sides = []
+            for i, (kind, label) in enumerate(kinds):
+                values = [entry["cells"][i]["total"] for entry in sides.values()
+                          if entry["cells"][i]["total"] is not None]
+                all_sides.append({"kind": kind, "label": label, "total": sum(values) if values else None})
+        tables.append({"currency": currency, "kinds": kinds, "rows": list(sides.values()), "all": all_sides})
+    return tables

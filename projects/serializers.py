@@ -7,12 +7,13 @@ the pages (``projects.services.project_transition``).
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Organization, PointOfContact
 from rcf.models import PartnerCountry, PriorityArea
 from rcf.serializers import ApiModelSerializer, ApiSerializer, CodeField
-from rcf.validators import date_in_bounds, no_control_characters_multiline
+from rcf.validators import date_in_bounds, no_control_characters_multiline, validate_other_participants
 
 from .models import Concurrence, ConcurrenceStep, CooperativeProject, Engagement, ProjectStatus
 
@@ -84,16 +85,49 @@ class TransitionSerializer(ApiSerializer):
     )
 
 
+@extend_schema_field({
+    "type": "array", "maxItems": 200,
+    "items": {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                       "organization": {"type": "string", "maxLength": 200}},
+    },
+})
+class OtherParticipantsField(serializers.JSONField):
+    """People outside the POC directory: ``[{"name": ..., "organization": ...}]``
+    (``rcf.validators.validate_other_participants``: a list; each entry an
+    object with a name and, optionally, an organisation; plain text)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validators", [validate_other_participants])
+        super().__init__(**kwargs)
+
+
 class EngagementSerializer(ApiModelSerializer):
-    projects = serializers.PrimaryKeyRelatedField(queryset=CooperativeProject.objects.all(), many=True,
-                                                  required=False, help_text=_("Project ids."))
+    """An engagement: zero or more projects, participants from the POC
+    directory and from outside it, the industry organisations a B2B meeting
+    connected. Deleted projects, inactive POCs and non-industry organisations
+    are refused by the service, naming the field."""
+
+    projects = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.all_objects.all(), many=True, required=False,
+        help_text=_("Ids of the projects it concerns (zero or more)."))
     participants = serializers.PrimaryKeyRelatedField(
-        queryset=PointOfContact.objects.all(), many=True, required=False, help_text=_("POC ids.")
-    )
+        queryset=PointOfContact.all_objects.all(), many=True, required=False,
+        help_text=_("Ids of the POCs who took part (active POCs)."))
+    other_participants = OtherParticipantsField(
+        required=False,
+        help_text=_("People outside the POC directory: a list of {\"name\", \"organization\"} (name required)."))
+    industry_organizations = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.all_objects.all(), many=True, required=False,
+        help_text=_("Ids of the industry organisations a business-to-business meeting (kind b2b) connected."))
+    partner_countries = _codes(PartnerCountry, "iso2", _("ISO alpha-2 codes of the partner countries concerned."),
+                               many=True, required=False)
 
     class Meta:
         model = Engagement
-        fields = ("id", "projects", "date", "kind", "summary", "location", "participants", *TRACKED_READ_ONLY[1:])
+        fields = ("id", "external_id", "projects", "date", "kind", "summary", "location", "participants",
+                  "other_participants", "industry_organizations", "partner_countries", *TRACKED_READ_ONLY[1:])
         read_only_fields = TRACKED_READ_ONLY
 
 
@@ -146,3 +180,186 @@ class ConcurrenceAnswerSerializer(ApiSerializer):
         help_text=_("The project version you reviewed: if the project changed since, the answer is refused "
                     "(409)."),
     )
+
+
+# --- Documents -------------------------------------------------------------------
+
+from .models import Document  # noqa: E402
+
+
+class DocumentDownloadUrlField(serializers.Field):
+    """``download_url``: where the file itself is (GET, with the same token).
+    Read from the record's id, so the bulk reader (lists, sync) gives it too;
+    the view makes it absolute."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="id", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        from django.urls import reverse
+
+        return reverse("api:document-download", args=[value])
+
+
+def _document_schema_types():
+    from drf_spectacular.types import OpenApiTypes
+    from drf_spectacular.utils import extend_schema_field
+
+    extend_schema_field(OpenApiTypes.URI)(DocumentDownloadUrlField)
+
+
+_document_schema_types()
+
+_FIXED_AT_UPLOAD = _("Fixed at upload: upload a new document instead.")
+
+
+class DocumentSerializer(ApiModelSerializer):
+    """A document's metadata; the file is uploaded with it (multipart) and
+    downloaded from ``download_url``."""
+
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.objects.all(), allow_null=True, required=False,
+        help_text=_("The project's id (give a project or an engagement)."))
+    engagement = serializers.PrimaryKeyRelatedField(
+        queryset=Engagement.objects.all(), allow_null=True, required=False,
+        help_text=_("The engagement's id (give a project or an engagement)."))
+    marking = serializers.CharField(
+        max_length=60, help_text=_("The handling marking: one of the deployment's RCF_MARKINGS (by default "
+                                   "UNCLASSIFIED, CUI)."))
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    download_url = DocumentDownloadUrlField(help_text=_("GET it (same token) for the file itself."))
+
+    class Meta:
+        model = Document
+        fields = (
+            "id", "external_id", "project", "engagement", "title", "marking", "original_name", "content_type",
+            "size", "sha256", "download_url", "uploaded_by", "file", *TRACKED_READ_ONLY[1:],
+        )
+        read_only_fields = (*TRACKED_READ_ONLY, "original_name", "content_type", "size", "sha256")
+        extra_kwargs = {
+            "file": {"write_only": True, "help_text": _(
+                "The file (multipart/form-data): PDF, DOCX, XLSX, PPTX, PNG, JPEG or UTF-8 text, at most "
+                "RCF_MAX_UPLOAD_MB (default 25) MB. The type is checked on the content.")},
+        }
+
+
+class DocumentUpdateSerializer(DocumentSerializer):
+    """PATCH: only the title and the marking change."""
+
+    read_only_hints = {"project": _FIXED_AT_UPLOAD, "engagement": _FIXED_AT_UPLOAD, "file": _FIXED_AT_UPLOAD,
+                       "external_id": _FIXED_AT_UPLOAD}
+
+    project = serializers.PrimaryKeyRelatedField(read_only=True)
+    engagement = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta(DocumentSerializer.Meta):
+        read_only_fields = (*DocumentSerializer.Meta.read_only_fields, "external_id", "file")
+        extra_kwargs = {}
+
+
+# --- Action items ------------------------------------------------------------------
+
+from .models import ActionItem  # noqa: E402
+
+
+class ActionItemSerializer(ApiModelSerializer):
+    """An action item: what a POC has to do, by when. ``done_on`` is set
+    exactly when ``status`` is ``done`` (today unless given); any other
+    status clears it."""
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=PointOfContact.objects.all(), help_text=_("The owner's POC id (an active point of contact).")
+    )
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.objects.all(), required=False, allow_null=True,
+        help_text=_("The project's id, if any (an engagement's only project when left out)."),
+    )
+    engagement = serializers.PrimaryKeyRelatedField(
+        queryset=Engagement.objects.all(), required=False, allow_null=True,
+        help_text=_("The engagement it is a follow-up of, if any."),
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = ("id", "external_id", "title", "description", "owner", "project", "engagement", "due_on", "status",
+                  "done_on", *TRACKED_READ_ONLY[1:])
+        read_only_fields = TRACKED_READ_ONLY
+
+
+# --- Progress and milestones ---
+
+from .models import Milestone, ProgressUpdate  # noqa: E402
+
+
+class ProgressUpdateSerializer(ApiModelSerializer):
+    """A dated report on a project in implementation: its health and what
+    happened. The latest update (by date) gives the project its health."""
+
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.objects.all(),
+        help_text=_("The project's id: in implementation, completed, or on hold from implementation. Cannot "
+                    "change once posted."),
+    )
+
+    class Meta:
+        model = ProgressUpdate
+        fields = ("id", "external_id", "project", "date", "health", "narrative", "next_steps",
+                  *TRACKED_READ_ONLY[1:])
+        read_only_fields = TRACKED_READ_ONLY
+        extra_kwargs = {"date": {"help_text": _("The day the update reports on; not after today.")}}
+
+
+class MilestoneSerializer(ApiModelSerializer):
+    """A dated step of a project's implementation; overdue while ``done_on``
+    is empty after ``due_on``."""
+
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.objects.all(),
+        help_text=_("The project's id (not withdrawn). Cannot change once added."),
+    )
+
+    class Meta:
+        model = Milestone
+        fields = ("id", "external_id", "project", "title", "due_on", "done_on", *TRACKED_READ_ONLY[1:])
+        read_only_fields = TRACKED_READ_ONLY
+        extra_kwargs = {
+            "due_on": {"help_text": _("Not before the project's start date.")},
+            "done_on": {"help_text": _("When it was done (not after today, not before the project's start); "
+                                       "null while it is not done.")},
+        }
+
+
+# --- Resource lines ---
+
+from .models import ResourceLine  # noqa: E402
+
+
+class ResourceLineSerializer(ApiModelSerializer):
+    """An amount of resources for a project: whose (``side``), from where
+    (``source``), for which ``fiscal_year``, how firm (``kind``), in which
+    ``currency``. Totals are per currency: USD and KRW are never added."""
+
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=CooperativeProject.all_objects.all(),
+        help_text=_("The project's id (a live project). Cannot change once added."),
+    )
+
+    class Meta:
+        model = ResourceLine
+        fields = ("id", "external_id", "project", "side", "source", "fiscal_year", "kind", "amount", "currency",
+                  "note", *TRACKED_READ_ONLY[1:])
+        read_only_fields = TRACKED_READ_ONLY
+        extra_kwargs = {
+            # Required on every line a client writes; "" only appears on lines migrated from a project's former
+            # single estimate (nobody had said whose), and the service refuses it on a write.
+            "side": {"required": True, "help_text": _(
+                "Whose resources: us, rok, partner or industry. Required; an empty side appears only on a line "
+                "migrated from a project's former single estimate.")},
+            "amount": {"help_text": _("Not negative; a decimal string (\"1250000.50\"); whole won for KRW."),
+                       "error_messages": {"min_value": _("An amount cannot be negative.")}},
+            "currency": {"help_text": _("USD or KRW. Totals never add one currency to another.")},
+            "fiscal_year": {"help_text": _("The fiscal year the resources are for (1950–2100), or null.")},
+            "source": {"help_text": _("Where the resources come from, e.g. a programme name.")},
+            "kind": {"required": True, "help_text": _("planned, committed or spent.")},
+        }

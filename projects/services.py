@@ -625,28 +625,987 @@ def project_restore(*, project: CooperativeProject, by=None):
 
 
 # --- Engagements ----------------------------------------------------------------
+# An engagement concerns zero or more projects; its participants come from the
+# POC directory plus free-text people outside it (other_participants); a B2B
+# meeting lists the industry organisations it connected. Pages, the API and
+# the admin write through these functions.
 
 ENGAGEMENT_FIELDS = ("date", "kind", "summary", "location", "other_participants", "external_id")
 ENGAGEMENT_M2M = ("projects", "participants", "industry_organizations", "partner_countries")
+FOLLOW_UP_FIELDS = ("title", "owner", "due_on", "description", "project")
 
 
-def engagement_create(*, by=None, **data):
-    from rcf.services import split_fields, tracked_create
+class FollowUpActionsInvalid(ValidationError):
+    """One or more follow-up actions of a new engagement were refused (nothing
+    was saved). ``rows`` maps each refused row (1-based) to its
+    ``{field: [messages]}``, so a form can show them beside the row's fields;
+    the messages name the row and the field for everyone else (the API)."""
+
+    def __init__(self, rows: dict[int, dict[str, list[str]]]):
+        self.rows = rows
+        messages = []
+        for row, errors in sorted(rows.items()):
+            for field, texts in errors.items():
+                label = _follow_up_label(field)
+                for text in texts:
+                    messages.append(
+                        _("Follow-up action %(row)s, %(field)s: %(message)s") % {"row": row, "field": label,
+                                                                                 "message": text}
+                        if label else _("Follow-up action %(row)s: %(message)s") % {"row": row, "message": text})
+        super().__init__({"follow_up_actions": messages})
+
+
+def _follow_up_label(field: str) -> str:
+    from .models import ActionItem
+
+    if field in ("__all__", ""):
+        return ""
+    try:
+        return str(ActionItem._meta.get_field(field).verbose_name)
+    except Exception:  # noqa: BLE001 - a key the actions service added that is not a field: show it as is
+        return field
+
+
+def _resolve_ids(model, values, field: str) -> list:
+    """Instances or ids (sync clients and tests may give either), deleted
+    records included: the rules below say what is refused, by name."""
+    values = list(values or [])
+    ids = [v for v in values if not isinstance(v, model)]
+    found = {o.pk: o for o in model.all_objects.filter(pk__in=ids)} if ids else {}
+    resolved, unknown = [], []
+    for value in values:
+        if isinstance(value, model):
+            resolved.append(value)
+        elif value in found:
+            resolved.append(found[value])
+        else:
+            unknown.append(str(value))
+    if unknown:
+        raise ValidationError({field: [_("Unknown id: %(ids)s.") % {"ids": ", ".join(unknown)}]})
+    return list({o.pk: o for o in resolved}.values())  # each once, in the order given
+
+
+def _engagement_m2m(data: dict) -> dict:
+    from contacts.models import Organization, PointOfContact
+    from rcf.models import PartnerCountry
+
+    m2m = {}
+    if "projects" in data:
+        m2m["projects"] = _resolve_ids(CooperativeProject, data["projects"], "projects")
+    if "participants" in data:
+        m2m["participants"] = _resolve_ids(PointOfContact, data["participants"], "participants")
+    if "industry_organizations" in data:
+        m2m["industry_organizations"] = _resolve_ids(Organization, data["industry_organizations"],
+                                                     "industry_organizations")
+    if "partner_countries" in data:
+        m2m["partner_countries"] = resolve_codes(PartnerCountry, "iso2", data["partner_countries"],
+                                                 "partner_countries", _("country code"))
+    return m2m
+
+
+def _engagement_errors(*, kind: str, m2m: dict, linked: dict[str, set[int]]) -> dict:
+    """The rules on what an engagement links to. ``linked`` holds the ids
+    already linked (an edit): a project deleted or a POC gone inactive since
+    stays on a past engagement (they did take part); only new links are
+    checked."""
+    errors: dict[str, list[str]] = {}
+
+    def new(name):
+        return [o for o in m2m.get(name, []) if o.pk not in linked.get(name, set())]
+
+    deleted = [p.localized_title for p in new("projects") if p.deleted_at is not None]
+    if deleted:
+        errors["projects"] = [_("Deleted project: %(titles)s. Choose live projects only.")
+                              % {"titles": ", ".join(deleted)}]
+    inactive = [p.full_name for p in new("participants") if p.deleted_at is not None or not p.active]
+    if inactive:
+        errors["participants"] = [_("No longer an active point of contact: %(names)s.")
+                                  % {"names": ", ".join(inactive)}]
+    organizations = new("industry_organizations")
+    not_industry = [o.name for o in organizations if o.side != "industry" or o.deleted_at is not None]
+    if not_industry:
+        errors["industry_organizations"] = [_("Not a live industry organisation: %(names)s.")
+                                            % {"names": ", ".join(not_industry)}]
+    elif m2m.get("industry_organizations") and kind != "b2b":
+        errors["industry_organizations"] = [_(
+            "Only a business-to-business meeting lists the industry organisations it connected: choose that "
+            "kind, or remove the organisations.")]
+    return errors
+
+
+def engagement_link_errors(*, engagement=None, kind: str, data: dict) -> dict[str, list[str]]:
+    """The link rules' messages by field, for a form that shows them before
+    saving (the admin); the services check the same rules when they save."""
+    m2m = _engagement_m2m({name: value for name, value in data.items() if name in ENGAGEMENT_M2M})
+    linked = _linked_ids(engagement) if engagement is not None and engagement.pk else {}
+    return _engagement_errors(kind=kind, m2m=m2m, linked=linked)
+
+
+def _check_engagement(engagement, m2m: dict, linked: dict[str, set[int]]) -> None:
+    """Field validation (dates in bounds, other participants, texts) and the
+    link rules together, so the user sees every message at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        engagement.full_clean(exclude=["created_by", "updated_by"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if "industry_organizations" not in m2m and engagement.kind != "b2b" and engagement.pk \
+            and engagement.industry_organizations.exists():
+        # The kind changed away from B2B with organisations still listed.
+        errors.setdefault("kind", []).append(_(
+            "This engagement lists industry organisations: only a business-to-business meeting can; remove "
+            "them or keep that kind."))
+    for name, messages in _engagement_errors(kind=engagement.kind, m2m=m2m, linked=linked).items():
+        errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_engagement_external_id(external_id: str, exclude_pk=None) -> None:
+    from .models import Engagement
+
+    if external_id and Engagement.all_objects.filter(external_id=external_id).exclude(pk=exclude_pk).exists():
+        raise ValidationError({"external_id": [_("An engagement with this external id already exists.")]})
+
+
+def _save_engagement(engagement, m2m: dict, by) -> None:
+    engagement.updated_by = by
+    engagement._history_user = by
+    engagement.save()
+    for name, values in m2m.items():
+        getattr(engagement, name).set(values)
+
+
+@transaction.atomic
+def engagement_create(*, by=None, follow_up_actions: Iterable[dict] | None = None, **data):
+    """Log an engagement. Refused with a ``ValidationError`` naming each field
+    (a deleted project, a participant who is no longer an active POC, an
+    industry organisation on anything but a B2B meeting, a bad other
+    participant, a date out of bounds); nothing is saved.
+
+    ``follow_up_actions``: ``[{title, owner, due_on, description, project}]``,
+    the meeting's follow-ups, created in the same transaction through
+    ``action_create`` (which gives each the engagement's project when it has
+    exactly one). An invalid one refuses everything
+    (``FollowUpActionsInvalid``, naming the row and the field)."""
+    from rcf.services import split_fields
 
     from .models import Engagement
 
-    fields, m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
-    if any(project.deleted_at is not None for project in m2m.get("projects") or []):
-        raise ValidationError({"projects": [_("The project is deleted.")]})
-    return tracked_create(model=Engagement, by=by, fields={**fields, "created_by": by}, m2m=m2m)
+    fields, _m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
+    m2m = _engagement_m2m(data)
+    _check_engagement_external_id(fields.get("external_id") or "")
+    engagement = Engagement(**fields, created_by=by)
+    _check_engagement(engagement, m2m, linked={})
+    _save_engagement(engagement, m2m, by)
+    rows = [row for row in (follow_up_actions or []) if row]
+    if rows:
+        _create_follow_ups(engagement=engagement, rows=rows, by=by)
+    return engagement
 
 
+def _create_follow_ups(*, engagement, rows: list[dict], by) -> None:
+    if by is not None and not by.has_perm("projects.add_actionitem"):
+        raise PermissionDenied(_("Your role does not allow adding action items."))
+    refused: dict[int, dict[str, list[str]]] = {}
+    for number, row in enumerate(rows, start=1):
+        unknown = set(row) - set(FOLLOW_UP_FIELDS)
+        if unknown:
+            refused[number] = {name: [_("This field cannot be set.")] for name in sorted(unknown)}
+            continue
+        values = {"title": "", "description": "", "owner": None, "due_on": None, **row}
+        try:
+            with transaction.atomic():  # a savepoint: a refused row leaves the transaction usable for the next
+                action_create(by=by, engagement=engagement, **values)
+        except ValidationError as error:
+            refused[number] = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    if refused:
+        raise FollowUpActionsInvalid(refused)
+
+
+def _linked_ids(engagement) -> dict[str, set[int]]:
+    return {name: set(getattr(engagement, name).through.objects.filter(
+        **{getattr(engagement, name).source_field_name: engagement.pk}).values_list(
+        f"{getattr(engagement, name).target_field_name}_id", flat=True)) for name in ENGAGEMENT_M2M}
+
+
+@transaction.atomic
 def engagement_update(*, engagement, by=None, expected_version=None, **data):
-    from rcf.services import split_fields, tracked_update
+    """Change an engagement; ``rcf.services.VersionConflict`` when it moved
+    past ``expected_version`` (default: the version the caller loaded).
+    Links kept from before (a project deleted since, a POC gone inactive)
+    stay; new ones follow the rules of ``engagement_create``."""
+    if engagement.is_deleted:
+        raise ValidationError(_("A deleted engagement cannot be edited; restore it first."))
+    from rcf.services import split_fields
 
-    fields, m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
-    return tracked_update(instance=engagement, by=by, expected_version=expected_version, fields=fields, m2m=m2m)
+    fields, _m2m = split_fields(data, editable=ENGAGEMENT_FIELDS, m2m=ENGAGEMENT_M2M)
+    m2m = _engagement_m2m(data)
+    if "external_id" in fields:
+        _check_engagement_external_id(fields["external_id"] or "", exclude_pk=engagement.pk)
+    linked = _linked_ids(engagement)
+    claim_version(instance=engagement, expected_version=expected_version)
+    for name, value in fields.items():
+        setattr(engagement, name, value)
+    _check_engagement(engagement, m2m, linked=linked)
+    _save_engagement(engagement, m2m, by)
+    return engagement
 
 
 def engagement_delete(*, engagement, by=None, expected_version=None):
+    """Soft delete: the engagement leaves the pages and the calendar, sync
+    clients get a tombstone, an administrator can restore it. Its follow-up
+    actions stay (they are still to be done)."""
+    if by is not None and not by.has_perm("projects.delete_engagement"):
+        raise PermissionDenied(_("Your role does not allow deleting engagements."))
+    engagement.updated_by = by
     return soft_delete(instance=engagement, by=by, expected_version=expected_version)
+
+
+def engagement_restore(*, engagement, by=None):
+    engagement.updated_by = by
+    return restore(instance=engagement, by=by)
+
+
+# --- Action items -----------------------------------------------------------------
+
+ACTION_FIELDS = (
+    "title", "description", "owner", "project", "engagement", "due_on", "status", "done_on", "external_id",
+)
+
+
+def _action_rules(action, *, changed: set[str], today: datetime.date | None = None) -> None:
+    """The rules of an action beyond its fields' own validation, each refused
+    naming the field. ``changed`` names the fields the caller set: a rule on a
+    related record (an active owner, a live project) is checked when it is
+    set, so an old action of a POC who has since left can still be closed."""
+    from .models import ActionStatus
+
+    errors: dict[str, list[str]] = {}
+    owner = action.owner if action.owner_id else None
+    if "owner" in changed and owner is not None and (not owner.active or owner.deleted_at is not None):
+        errors["owner"] = [_("The owner must be an active point of contact.")]
+    engagement = action.engagement if action.engagement_id else None
+    if "engagement" in changed and engagement is not None and engagement.deleted_at is not None:
+        errors["engagement"] = [_("The engagement is deleted.")]
+    if engagement is not None and action.project_id is None and "project" not in errors:
+        # A meeting's follow-up belongs to the meeting's project when there is only one.
+        projects = list(engagement.projects.filter(deleted_at__isnull=True)[:2])
+        if len(projects) == 1:
+            action.project = projects[0]
+            changed = {*changed, "project"}
+    project = action.project if action.project_id else None
+    if "project" in changed and project is not None and project.deleted_at is not None:
+        errors["project"] = [_("The project is deleted.")]
+    if (
+        project is not None and action.due_on and project.start_date
+        and action.due_on < project.start_date and {"due_on", "project"} & changed
+    ):
+        errors["due_on"] = [_("The due date cannot be before the project's start (%(date)s).")
+                            % {"date": project.start_date.isoformat()}]
+    if action.status == ActionStatus.DONE:
+        if action.done_on is None:
+            action.done_on = today or framework_today()
+    else:
+        action.done_on = None
+    external_id = action.external_id
+    if external_id and type(action).all_objects.filter(external_id=external_id).exclude(pk=action.pk).exists():
+        errors["external_id"] = [_("An action with this external id already exists.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def action_check(*, action, changed: set[str]) -> None:
+    """The rules ``action_create``/``action_update`` apply, for a form that
+    shows them beside its fields before saving (the admin's)."""
+    _action_rules(action, changed=changed)
+
+
+def _action_save(action, *, by, changed: set[str], today=None):
+    from rcf.services import validate_and_save
+
+    _action_rules(action, changed=changed, today=today)
+    action.updated_by = by
+    validate_and_save(instance=action, by=by)
+    return action
+
+
+def action_create(
+    *, by=None, title, owner, due_on, project=None, engagement=None, description="", external_id="",
+    status="open", done_on=None,
+):
+    """Create an action item. ``ValidationError`` naming the field for an
+    inactive owner, a due date before the project's start, a deleted project
+    or engagement, a duplicate ``external_id``; nothing is saved then. An
+    engagement's follow-up gets the engagement's project when it has one."""
+    from .models import ActionItem
+
+    action = ActionItem(
+        title=title, owner=owner, due_on=due_on, project=project, engagement=engagement,
+        description=description, external_id=external_id or "", status=status, done_on=done_on,
+        created_by=by,
+    )
+    with transaction.atomic():
+        return _action_save(action, by=by, changed=set(ACTION_FIELDS))
+
+
+def action_update(*, action, by=None, expected_version=None, today=None, **data):
+    """Change an action's fields with the optimistic lock (``VersionConflict``
+    when it moved past ``expected_version``). Setting the status to done sets
+    ``done_on`` (default today); any other status clears it."""
+    from rcf.services import split_fields
+
+    if action.deleted_at is not None:
+        raise ValidationError(_("A deleted action cannot be edited; restore it first."))
+    fields, _m2m = split_fields(data, editable=ACTION_FIELDS)
+    if fields.get("status", action.status) == "done" and "done_on" not in fields and action.status != "done":
+        fields["done_on"] = None  # becomes done now: done today unless the caller says otherwise
+    if "external_id" in fields and fields["external_id"] is None:
+        fields["external_id"] = ""
+    with transaction.atomic():
+        claim_version(instance=action, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(action, name, value)
+        return _action_save(action, by=by, changed=set(fields), today=today)
+
+
+def action_mark_done(*, action, by=None, expected_version=None, today):
+    """One click "Done": status done, done on ``today``; version-checked."""
+    if action.status == "done":
+        raise ValidationError({"status": [_("This action is already done.")]})
+    if action.status == "cancelled":
+        raise ValidationError({"status": [_("A cancelled action cannot be marked done; reopen it first.")]})
+    return action_update(action=action, by=by, expected_version=expected_version, today=today,
+                         status="done", done_on=today)
+
+
+def action_reopen(*, action, by=None, expected_version=None):
+    if action.status == "open":
+        raise ValidationError({"status": [_("This action is already open.")]})
+    return action_update(action=action, by=by, expected_version=expected_version, status="open")
+
+
+def action_cancel(*, action, by=None, expected_version=None):
+    if action.status == "cancelled":
+        raise ValidationError({"status": [_("This action is already cancelled.")]})
+    return action_update(action=action, by=by, expected_version=expected_version, status="cancelled")
+
+
+def record_soft_delete(*, record, by=None, expected_version=None):
+    """Soft delete of a project's record (action, progress update, milestone,
+    resource line): sync clients get a tombstone; an administrator can restore it."""
+    record.updated_by = by
+    return soft_delete(instance=record, by=by, expected_version=expected_version)
+
+
+def record_restore(*, record, by=None):
+    """Restore a project's record, never under a deleted project (it would
+    show nowhere and count in no total)."""
+    project = record.project if record.project_id else None
+    if project is not None and project.deleted_at is not None:
+        raise ValidationError(_("Restore its project first: the project is deleted."))
+    record.updated_by = by
+    return restore(instance=record, by=by)
+
+
+def action_delete(*, action, by=None, expected_version=None):
+    return record_soft_delete(record=action, by=by, expected_version=expected_version)
+
+
+def action_restore(*, action, by=None):
+    return record_restore(record=action, by=by)
+
+
+# --- Documents ---------------------------------------------------------------------
+# Files attached to a project or an engagement, with their handling marking.
+# The type is checked on the content (projects.document_files); the file goes
+# to Django's default storage (var/media or S3) under a random name; the row
+# is written in the same step, and a failed write removes the file again.
+
+DOCUMENT_EDITABLE_FIELDS = ("title", "marking")
+
+
+def _document_marking_errors(marking) -> dict:
+    allowed = list(settings.RCF_MARKINGS)
+    if marking not in allowed:
+        return {"marking": [_("Choose one of the handling markings: %(markings)s.") % {
+            "markings": ", ".join(allowed)}]}
+    return {}
+
+
+def _document_parent_errors(project, engagement) -> dict:
+    if (project is None) == (engagement is None):
+        return {"project": [_("Attach the document to one project or to one engagement (not both, not "
+                              "neither).")]}
+    if project is not None and project.deleted_at is not None:
+        return {"project": [_("The project is deleted.")]}
+    if engagement is not None and engagement.deleted_at is not None:
+        return {"engagement": [_("The engagement is deleted.")]}
+    return {}
+
+
+def document_upload(*, by, file, title, marking, project=None, engagement=None, external_id=""):
+    """Store ``file`` and record it on ``project`` or ``engagement``.
+
+    Refused with a ``ValidationError`` naming the field, before anything is
+    stored: no file, a file over ``RCF_MAX_UPLOAD_MB``, a type outside the
+    allow-list or a name that disagrees with the content (``file``), a
+    marking outside ``RCF_MARKINGS`` (``marking``), no live project or
+    engagement, or both (``project``/``engagement``), a blank title, a
+    duplicate ``external_id``. Nothing half-saved: if the database refuses
+    the row after the file was written, the file is deleted again."""
+    from .document_files import inspect_upload
+    from .models import Document
+
+    errors: dict[str, list[str]] = {}
+    errors.update(_document_parent_errors(project, engagement))
+    errors.update(_document_marking_errors(marking))
+    external_id = external_id or ""
+    if external_id and Document.all_objects.filter(external_id=external_id).exists():
+        errors["external_id"] = [_("A document with this external id already exists.")]
+    facts = None
+    if file is None:
+        errors["file"] = [_("Choose a file to upload.")]
+    else:
+        try:
+            facts = inspect_upload(file)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    document = Document(
+        project=project, engagement=engagement, title=(title or "").strip(), marking=marking or "",
+        external_id=external_id, uploaded_by=by, updated_by=by,
+        original_name=facts.name if facts else "", content_type=facts.content_type if facts else "",
+        size=facts.size if facts else 0, sha256=facts.sha256 if facts else "",
+    )
+    try:
+        unknown_file = [] if facts else ["original_name", "content_type", "size", "sha256"]
+        document.full_clean(exclude=["file", *unknown_file, *errors])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    storage = Document._meta.get_field("file").storage
+    stored_name = None
+    try:
+        with transaction.atomic():
+            document.file.save(facts.name, file, save=False)  # upload_to gives a random name
+            stored_name = document.file.name
+            document._history_user = by
+            document.save()
+    except BaseException:
+        if stored_name:
+            storage.delete(stored_name)
+        raise
+    return document
+
+
+def document_update(*, document, by=None, expected_version=None, **data):
+    """Change a document's title or marking (the file itself never changes:
+    upload a new document instead). ``VersionConflict`` when it moved past
+    ``expected_version``."""
+    from rcf.services import split_fields, tracked_update
+
+    fields, _m2m = split_fields(data, editable=DOCUMENT_EDITABLE_FIELDS)
+    if "marking" in fields:
+        errors = _document_marking_errors(fields["marking"])
+        if errors:
+            raise ValidationError(errors)
+    if "title" in fields:
+        fields["title"] = (fields["title"] or "").strip()
+    document.updated_by = by
+    return tracked_update(instance=document, by=by, expected_version=expected_version, fields=fields)
+
+
+def document_delete(*, document, by=None, expected_version=None):
+    """Soft delete: the file stays in storage (an administrator can restore
+    the document); it is no longer listed or served."""
+    document.updated_by = by
+    return soft_delete(instance=document, by=by, expected_version=expected_version)
+
+
+def document_restore(*, document, by=None):
+    errors = _document_parent_errors(
+        document.project if document.project_id else None, document.engagement if document.engagement_id else None)
+    if errors:
+        raise ValidationError(_("Restore its project or engagement first: %(reason)s") % {
+            "reason": " ".join(m for ms in errors.values() for m in ms)})
+    document.updated_by = by
+    return restore(instance=document, by=by)
+
+
+# --- Action reminders (the daily job) ------------------------------------------------
+
+def reminder_language(poc) -> str:
+    """The language a POC reads e-mails in: their preference, else the site's
+    (the same choice as scm_reports' notices, which this app cannot import)."""
+    return getattr(poc, "preferred_language", "") or settings.LANGUAGE_CODE
+
+
+def _action_reminder_message(*, poc, overdue, due_soon, milestones, today) -> tuple[str, str]:
+    """Subject and body (marked) of one owner's reminder, in the active language."""
+    from urllib.parse import urljoin
+
+    from django.urls import reverse
+    from django.utils.formats import date_format
+    from django.utils.translation import ngettext
+
+    from rcf.marking import marked_email_body
+
+    from .selectors import due_soon_until
+
+    def day(value):
+        return date_format(value, "DATE_FORMAT")
+
+    def line(item):
+        text = _("%(title)s (due %(date)s)") % {"title": item.title, "date": day(item.due_on)}
+        project = item.project if item.project_id else None
+        return f"- {text} · {project.localized_title}" if project is not None else f"- {text}"
+
+    days = (due_soon_until(today=today) - today).days
+    subject = _("[RCF Tracker] Your actions: %(overdue)d overdue, %(soon)d due soon") % {
+        "overdue": len(overdue) + len(milestones), "soon": len(due_soon)}
+    lines = [_("Dear %(name)s,") % {"name": poc.full_name}, "",
+             _("This is your daily reminder of %(date)s.") % {"date": day(today)}]
+    sections = [
+        (_("Overdue actions (%(count)d)") % {"count": len(overdue)}, overdue),
+        (ngettext("Due in the next %(days)d day (%(count)d)", "Due in the next %(days)d days (%(count)d)", days)
+         % {"days": days, "count": len(due_soon)}, due_soon),
+        (_("Overdue milestones of projects you lead (%(count)d)") % {"count": len(milestones)}, milestones),
+    ]
+    for title, items in sections:
+        if items:
+            lines += ["", title, "-" * min(len(title), 60), *(line(item) for item in items)]
+    link = urljoin(settings.SITE_URL.rstrip("/") + "/", reverse("actions:list").lstrip("/"))
+    lines += ["", _("Mark them done or change their dates at:"), link, "",
+              _("You receive one reminder a day while you have overdue or upcoming actions.")]
+    return subject, marked_email_body("\n".join(lines))
+
+
+def _action_reminder_claim(*, poc, today, email, action_ids, milestone_ids):
+    """Take today's reminder of ``poc`` for this run, or None when it is sent
+    or another run is sending it. The row is committed before the e-mail
+    goes out: its unique (POC, day) is what keeps a second run, even one at
+    the same moment, from sending it again. A row whose send failed
+    (``error``), or that a crashed run left unsent for longer than a send can
+    take, is taken again by exactly one run."""
+    from .models import ActionReminder
+
+    values = {"email": email, "action_ids": action_ids, "milestone_ids": milestone_ids}
+    try:
+        with transaction.atomic():
+            return ActionReminder.objects.create(poc=poc, day=today, **values)
+    except IntegrityError:
+        pass
+    mine = ActionReminder.objects.filter(poc=poc, day=today, sent_at__isnull=True)
+    # A failed send: the conditional UPDATE lets one run retry it.
+    if mine.exclude(error="").update(error="", **values):
+        return ActionReminder.objects.get(poc=poc, day=today)
+    stale = timezone.now() - datetime.timedelta(seconds=3 * settings.EMAIL_TIMEOUT + 30)
+    if mine.filter(error="", created_at__lt=stale).delete()[0]:
+        try:
+            with transaction.atomic():
+                return ActionReminder.objects.create(poc=poc, day=today, **values)
+        except IntegrityError:
+            return None
+    return None
+
+
+def action_reminders_send(*, today, dry_run: bool = False) -> list[dict]:
+    """E-mail each owner ONE reminder a day listing all their open actions
+    overdue or due within ``RCF_ACTION_DUE_SOON_DAYS``, plus (lead POCs) the
+    overdue milestones of the projects they lead; in their language, with
+    the handling marking. Never twice a day (``ActionReminder``). A mail
+    server failure is recorded and logged, and the next run retries it.
+
+    Returns what was sent (with ``dry_run``: what would be), one dict per
+    e-mail: ``poc_id``, ``email``, ``action_ids``, ``milestone_ids``."""
+    import logging
+    import smtplib
+    from urllib.parse import urlsplit
+
+    from django.core.mail import EmailMessage
+    from django.utils import translation
+
+    from .models import ActionReminder
+    from .selectors import action_reminder_pocs, actions_due_for, overdue_milestones_for
+
+    logger = logging.getLogger(__name__)
+    host = urlsplit(settings.SITE_URL).hostname or "rcf-tracker.invalid"
+    sent_today = set(ActionReminder.objects.filter(day=today, sent_at__isnull=False).values_list("poc_id", flat=True))
+    report = []
+    for poc in action_reminder_pocs(today=today):
+        if poc.pk in sent_today:
+            continue
+        overdue, due_soon = (list(q) for q in actions_due_for(poc=poc, today=today))
+        milestones = list(overdue_milestones_for(poc=poc, today=today))
+        if not (overdue or due_soon or milestones):
+            continue
+        row = {"poc_id": poc.pk, "email": poc.email, "action_ids": [a.pk for a in (*overdue, *due_soon)],
+               "milestone_ids": [m.pk for m in milestones]}
+        if dry_run:
+            report.append(row)
+            continue
+        reminder = _action_reminder_claim(poc=poc, today=today, email=poc.email, action_ids=row["action_ids"],
+                                          milestone_ids=row["milestone_ids"])
+        if reminder is None:
+            continue
+        this = ActionReminder.objects.filter(pk=reminder.pk)
+        with translation.override(reminder_language(poc)):
+            subject, body = _action_reminder_message(poc=poc, overdue=overdue, due_soon=due_soon,
+                                                     milestones=milestones, today=today)
+        message = EmailMessage(subject, body, None, [poc.email], headers={
+            "Message-ID": f"<action-reminder-{poc.pk}-{today.isoformat()}@{host}>"})
+        try:
+            message.send()
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.warning("Action reminder to %s for %s not sent (%s); the next run retries.", poc.email,
+                           today.isoformat(), exc)
+            this.update(error=str(exc) or type(exc).__name__)
+            continue
+        this.update(sent_at=timezone.now())
+        report.append(row)
+    return report
+
+
+# --- Progress and milestones ---
+# A progress update is a dated report on a project being implemented (its
+# health and what happened); milestones are the dated steps of that work.
+# Pages, the API and the admin write through these functions.
+
+PROGRESS_FIELDS = ("project", "date", "health", "narrative", "next_steps", "external_id")
+MILESTONE_FIELDS = ("project", "title", "due_on", "done_on", "external_id")
+
+
+def may_report_progress(project: CooperativeProject) -> bool:
+    """Whether ``project`` takes a new progress update: while it is in
+    implementation, and after it — completed (the closing report) or on hold
+    when it was held from implementation (why the work stopped). Before
+    implementation there is nothing implemented to report on (and "latest
+    health" would mean nothing on the dashboard); a withdrawn project reports
+    nothing more."""
+    if project.deleted_at is not None:
+        return False
+    if project.status in (S.IN_IMPLEMENTATION, S.COMPLETED):  # completed is only reached from implementation
+        return True
+    return project.status == S.ON_HOLD and _held_from(project) == S.IN_IMPLEMENTATION
+
+
+def may_plan_milestones(project: CooperativeProject) -> bool:
+    """Milestones are planned ahead of implementation too (a presented project
+    plans its first steps); a withdrawn or deleted project plans nothing."""
+    return project.deleted_at is None and project.status != S.WITHDRAWN
+
+
+def _field_errors(instance) -> dict[str, list[str]]:
+    """The fields' own validation (required, choices, date bounds, control
+    characters), per field. The CHECK constraints are left to the database:
+    the rules below give their messages with the field's name."""
+    try:
+        instance.full_clean(exclude=["created_by", "updated_by"], validate_constraints=False)
+    except ValidationError as error:
+        return dict(error.message_dict)
+    return {}
+
+
+def _merge(errors: dict, name: str, message: str) -> None:
+    if name not in errors:  # one message per field: the first reason is the one to fix
+        errors[name] = [message]
+
+
+def _external_id_taken(instance, message: str, errors: dict) -> None:
+    external_id = instance.external_id or ""
+    if external_id and type(instance).all_objects.filter(external_id=external_id).exclude(pk=instance.pk).exists():
+        _merge(errors, "external_id", message)
+
+
+def _same_project(instance, fields: dict, message: str) -> None:
+    project = fields.get("project")
+    if project is not None and getattr(project, "pk", project) != instance.project_id:
+        raise ValidationError({"project": [message]})
+    fields.pop("project", None)
+
+
+def _save_tracked(instance, *, by) -> None:
+    instance.updated_by = by
+    instance._history_user = by
+    instance.save()
+
+
+def progress_update_check(update, *, changed: set[str], today: datetime.date) -> None:
+    """Every rule of a progress update, each message under its field
+    (``ValidationError``); ``changed`` names the fields being set. Also the
+    admin form's check, so the admin shows the messages beside the fields."""
+    from .models import Health
+
+    errors = _field_errors(update)
+    if update.health and update.health not in Health.values:
+        errors["health"] = [_("Choose the health: %(choices)s.") % {
+            "choices": ", ".join(str(label) for label in Health.labels)}]
+    project = update.project if update.project_id else None
+    if project is not None and "project" in changed:
+        if project.deleted_at is not None:
+            _merge(errors, "project", _("The project is deleted."))
+        elif not may_report_progress(project):
+            _merge(errors, "project", _(
+                "Progress is reported on a project in implementation (or completed, or on hold from "
+                "implementation); this one is “%(status)s”.") % {"status": S(project.status).label})
+    if "date" not in errors and isinstance(update.date, datetime.date) and "date" in changed and update.date > today:
+        _merge(errors, "date", _("The date cannot be after today (%(today)s): an update reports what has "
+                                 "happened.") % {"today": today.isoformat()})
+    _external_id_taken(update, _("A progress update with this external id already exists."), errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def progress_update_create(
+    *, by=None, project, date, health, narrative, next_steps="", external_id="", today=None,
+):
+    """Report on ``project``: its health on ``date`` and what happened.
+    ``ValidationError`` naming the field for a project that is deleted or not
+    (yet) in implementation (``may_report_progress``), a date after ``today``
+    (default: the framework's today) or out of bounds, an unknown health, an
+    empty narrative, a duplicate ``external_id``; nothing is saved then."""
+    from .models import ProgressUpdate
+
+    update = ProgressUpdate(
+        project=project, date=date, health=health, narrative=narrative, next_steps=next_steps or "",
+        external_id=external_id or "", created_by=by,
+    )
+    progress_update_check(update, changed=set(PROGRESS_FIELDS), today=today or framework_today())
+    _save_tracked(update, by=by)
+    return update
+
+
+def progress_update_update(*, update, by=None, expected_version=None, today=None, **data):
+    """Change an update's fields with the optimistic lock (``VersionConflict``
+    when it moved past ``expected_version``); the project cannot change."""
+    from rcf.services import split_fields
+
+    if update.deleted_at is not None:
+        raise ValidationError(_("A deleted progress update cannot be edited; restore it first."))
+    fields, _m2m = split_fields(data, editable=PROGRESS_FIELDS)
+    _same_project(update, fields, _("A progress update stays with its project: delete it and post one on the "
+                                    "other project."))
+    for name in ("next_steps", "external_id"):
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    with transaction.atomic():
+        claim_version(instance=update, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(update, name, value)
+        progress_update_check(update, changed=set(fields), today=today or framework_today())
+        _save_tracked(update, by=by)
+    return update
+
+
+def progress_update_delete(*, update, by=None, expected_version=None):
+    """Soft delete: the update leaves the page and the dashboard (the one
+    before it is the latest again); sync clients get a tombstone."""
+    return record_soft_delete(record=update, by=by, expected_version=expected_version)
+
+
+def progress_update_restore(*, update, by=None):
+    return record_restore(record=update, by=by)
+
+
+def milestone_check(milestone, *, changed: set[str], today: datetime.date) -> None:
+    """Every rule of a milestone, each message under its field (see ``progress_update_check``)."""
+    errors = _field_errors(milestone)
+    project = milestone.project if milestone.project_id else None
+    if project is not None and "project" in changed:
+        if project.deleted_at is not None:
+            _merge(errors, "project", _("The project is deleted."))
+        elif not may_plan_milestones(project):
+            _merge(errors, "project", _("A withdrawn project has no milestones to plan."))
+    start = project.start_date if project is not None else None
+    due_on, done_on = milestone.due_on, milestone.done_on
+    if (start and isinstance(due_on, datetime.date) and due_on < start and {"due_on", "project"} & changed):
+        _merge(errors, "due_on", _("The due date cannot be before the project's start (%(date)s).")
+               % {"date": start.isoformat()})
+    if isinstance(done_on, datetime.date) and {"done_on", "project"} & changed:
+        if done_on > today:
+            _merge(errors, "done_on", _("The done date cannot be after today (%(today)s).")
+                   % {"today": today.isoformat()})
+        elif start and done_on < start:
+            # Done early is fine (before its due date); done before the work began is a typo.
+            _merge(errors, "done_on", _("The done date cannot be before the project's start (%(date)s).")
+                   % {"date": start.isoformat()})
+    _external_id_taken(milestone, _("A milestone with this external id already exists."), errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def milestone_create(*, by=None, project, title, due_on, done_on=None, external_id="", today=None):
+    """Add a milestone to ``project``. ``ValidationError`` naming the field for
+    a deleted or withdrawn project, a due date before the project's start, a
+    done date after ``today`` or before the project's start, a duplicate
+    ``external_id``; nothing is saved then."""
+    from .models import Milestone
+
+    milestone = Milestone(project=project, title=title, due_on=due_on, done_on=done_on,
+                          external_id=external_id or "", created_by=by)
+    milestone_check(milestone, changed=set(MILESTONE_FIELDS), today=today or framework_today())
+    _save_tracked(milestone, by=by)
+    return milestone
+
+
+def milestone_update(*, milestone, by=None, expected_version=None, today=None, **data):
+    """Change a milestone's fields with the optimistic lock; the project
+    cannot change. ``done_on=None`` reopens it."""
+    from rcf.services import split_fields
+
+    if milestone.deleted_at is not None:
+        raise ValidationError(_("A deleted milestone cannot be edited; restore it first."))
+    fields, _m2m = split_fields(data, editable=MILESTONE_FIELDS)
+    _same_project(milestone, fields, _("A milestone stays with its project: delete it and add one to the other "
+                                       "project."))
+    if "external_id" in fields and fields["external_id"] is None:
+        fields["external_id"] = ""
+    with transaction.atomic():
+        claim_version(instance=milestone, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(milestone, name, value)
+        milestone_check(milestone, changed=set(fields), today=today or framework_today())
+        _save_tracked(milestone, by=by)
+    return milestone
+
+
+def milestone_mark_done(*, milestone, by, expected_version, today):
+    """One click "Done": done on ``today``, version-checked."""
+    if milestone.done_on is not None:
+        raise ValidationError({"done_on": [_("This milestone is already done (on %(date)s).")
+                                           % {"date": milestone.done_on.isoformat()}]})
+    return milestone_update(milestone=milestone, by=by, expected_version=expected_version, today=today,
+                            done_on=today)
+
+
+def milestone_delete(*, milestone, by=None, expected_version=None):
+    """Soft delete: the milestone leaves the timeline; sync clients get a tombstone."""
+    return record_soft_delete(record=milestone, by=by, expected_version=expected_version)
+
+
+def milestone_restore(*, milestone, by=None):
+    return record_restore(record=milestone, by=by)
+
+
+# --- Resource lines ---
+# The resources a project draws on, line by line: whose (side), from where
+# (source), for which fiscal year, how firm (planned, committed, spent), how
+# much in which currency. Totals never add one currency to another
+# (projects.selectors.resource_totals). Pages, the API and the admin write
+# through these functions.
+
+RESOURCE_LINE_FIELDS = ("project", "side", "source", "fiscal_year", "kind", "amount", "currency", "note",
+                        "external_id")
+
+
+def _choice_list(choices) -> str:
+    return ", ".join(str(value) for value in choices.values)
+
+
+def resource_line_check(line) -> None:
+    """Every rule of a resource line, each message under its field
+    (``ValidationError``): a side (required on every line a user or a client
+    writes: only the lines migrated from the former single estimate may lack
+    one), a known kind and currency, an amount that is not negative (and whole
+    won for KRW), a fiscal year within the framework's years, a live project,
+    an unused ``external_id``. Also the admin form's check."""
+    import decimal
+
+    from rcf.validators import YEAR_MAX, YEAR_MIN
+
+    from .models import Currency, ResourceKind, ResourceSide
+
+    errors = _field_errors(line)
+    if line.side not in ResourceSide.values:
+        errors["side"] = [
+            _("Choose whose resources these are: %(choices)s.") % {"choices": _choice_list(ResourceSide)}
+            if not line.side else
+            _("Unknown side “%(value)s”: choose %(choices)s.") % {"value": line.side,
+                                                                    "choices": _choice_list(ResourceSide)}]
+    if line.kind not in ResourceKind.values:
+        errors["kind"] = [
+            _("Choose the kind: %(choices)s.") % {"choices": _choice_list(ResourceKind)} if not line.kind else
+            _("Unknown kind “%(value)s”: choose %(choices)s.") % {"value": line.kind,
+                                                                    "choices": _choice_list(ResourceKind)}]
+    if line.currency not in Currency.values:
+        errors["currency"] = [
+            _("Choose the currency: %(choices)s.") % {"choices": _choice_list(Currency)} if not line.currency else
+            _("Unknown currency “%(value)s”: choose %(choices)s.") % {"value": line.currency,
+                                                                        "choices": _choice_list(Currency)}]
+    amount = line.amount
+    if isinstance(amount, str):  # full_clean() leaves an input it refused as it came
+        try:
+            amount = decimal.Decimal(amount.strip())
+        except decimal.InvalidOperation:
+            amount = None
+    if isinstance(amount, decimal.Decimal | int | float):
+        amount = decimal.Decimal(str(amount))
+        if not amount.is_finite():
+            errors["amount"] = [_("Give the amount as a number.")]
+        elif amount < 0:  # in place of the validator's "greater than or equal to 0"
+            errors["amount"] = [_("An amount cannot be negative.")]
+        elif line.currency == Currency.KRW and amount != amount.to_integral_value():
+            _merge(errors, "amount", _("An amount in KRW is in whole won (no decimals)."))
+    fiscal_year = line.fiscal_year
+    if isinstance(fiscal_year, int) and not YEAR_MIN <= fiscal_year <= YEAR_MAX:
+        errors["fiscal_year"] = [_("The fiscal year must be between %(min)d and %(max)d.")
+                                 % {"min": YEAR_MIN, "max": YEAR_MAX}]
+    project = line.project if line.project_id else None
+    if project is not None and project.deleted_at is not None:
+        _merge(errors, "project", _("The project is deleted."))
+    _external_id_taken(line, _("A resource line with this external id already exists."), errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def resource_line_create(*, by=None, project, side, kind, amount, currency, fiscal_year=None, source="", note="",
+                         external_id=""):
+    """Add a resource line to ``project``. ``ValidationError`` naming the
+    field (``resource_line_check``); nothing is saved then."""
+    from .models import ResourceLine
+
+    line = ResourceLine(
+        project=project, side=side or "", kind=kind or "", amount=amount, currency=currency or "",
+        fiscal_year=fiscal_year, source=source or "", note=note or "", external_id=external_id or "",
+        created_by=by,
+    )
+    resource_line_check(line)
+    _save_tracked(line, by=by)
+    return line
+
+
+def resource_line_update(*, line, by=None, expected_version=None, **data):
+    """Change a line's fields with the optimistic lock (``VersionConflict``
+    when it moved past ``expected_version``); it stays with its project.
+    Every rule of ``resource_line_create`` applies to the line as saved (a
+    line migrated without a side gets one on its first edit)."""
+    from rcf.services import split_fields
+
+    if line.deleted_at is not None:
+        raise ValidationError(_("A deleted resource line cannot be edited; restore it first."))
+    fields, _m2m = split_fields(data, editable=RESOURCE_LINE_FIELDS)
+    _same_project(line, fields, _("resource line"))
+    for name in ("source", "note", "external_id", "side", "kind", "currency"):
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    with transaction.atomic():
+        claim_version(instance=line, expected_version=expected_version)
+        for name, value in fields.items():
+            setattr(line, name, value)
+        resource_line_check(line)
+        _save_tracked(line, by=by)
+    return line
+
+
+def resource_line_delete(*, line, by=None, expected_version=None):
+    """Soft delete: the line leaves the page and the totals; sync clients get
+    a tombstone; an administrator can restore it."""
+    return record_soft_delete(record=line, by=by, expected_version=expected_version)
+
+
+def resource_line_restore(*, line, by=None):
+    return record_restore(record=line, by=by)

@@ -3,7 +3,6 @@ projects.services; every read comes from projects.selectors."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,11 +11,12 @@ from django.utils.translation import gettext as _
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView, apply_service_errors
+from rcf.views import StaffView, apply_service_errors, render_filtered_list
 
 from . import selectors, services
+from .engagement_forms import EngagementForm
 from .filters import ProjectFilter
-from .forms import ConcurrenceAnswerForm, EngagementForm, ProjectForm, TransitionForm
+from .forms import ConcurrenceAnswerForm, ProjectForm, TransitionForm
 from .history import changes_since, history_entries
 from .models import Concurrence, CooperativeProject, ProjectStatus
 
@@ -41,14 +41,9 @@ class ProjectListView(StaffView):
 
     def get(self, request):
         filterset, queryset = _filtered_projects(request)
-        page = Paginator(queryset, self.paginate_by).get_page(request.GET.get("page"))
-        query = request.GET.copy()
-        query.pop("page", None)
-        context = {"filter": filterset, "page": page, "projects": page.object_list,
-                   "count": page.paginator.count, "query": query.urlencode()}
-        template = "projects/_results.html" if request.htmx and request.htmx.target == "results" else \
-            "projects/project_list.html"
-        return render(request, template, context)
+        return render_filtered_list(request, filterset=filterset, queryset=queryset, name="projects",
+                                    per_page=self.paginate_by, page_template="projects/project_list.html",
+                                    results_template="projects/_results.html")
 
 
 class ProjectDetailView(StaffView):
@@ -78,7 +73,8 @@ class ProjectDetailView(StaffView):
             "can_withdraw": bool(proposal and acting and acting.side == proposal.side
                                  and services.can_act_as_lead(request.user)),
             "history": history_entries(project),
-            "engagement_form": extra.pop("engagement_form", None) or EngagementForm(),
+            "engagement_form": extra.pop("engagement_form", None) or EngagementForm(
+                fixed_project=project, with_follow_ups=request.user.has_perm("projects.add_actionitem")),
             "transition_form": extra.pop("transition_form", None),
             "can_edit": request.user.has_perm("projects.change_cooperativeproject") and not project.is_deleted,
             "can_delete": request.user.has_perm("projects.delete_cooperativeproject") and not project.is_deleted,
@@ -248,19 +244,18 @@ class ProjectRestoreView(StaffView):
 
 
 class EngagementCreateView(StaffView):
+    """The project page's "Log an engagement": the project preselected, with
+    follow-up actions (projects.engagement_views.create_engagement)."""
+
     permission_required = "projects.add_engagement"
 
     def post(self, request, pk):
+        from .engagement_views import can_add_follow_ups, create_engagement
+
         project = _get_project(request, pk)
-        form = EngagementForm(request.POST)
-        if form.is_valid():
-            try:
-                services.engagement_create(by=request.user, projects=[project], **form.cleaned_data)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, _("Engagement logged."))
-                return redirect(reverse("projects:detail", args=[pk]) + "#engagements")
+        form = EngagementForm(request.POST, fixed_project=project, with_follow_ups=can_add_follow_ups(request.user))
+        if create_engagement(request, form, follow_up_project=project) is not None:
+            return redirect(reverse("projects:detail", args=[pk]) + "#engagements")
         project = _get_project(request, pk)
         return render(request, "projects/project_detail.html",
                       ProjectDetailView.context(request, project, engagement_form=form), status=400)

@@ -14,7 +14,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from contacts.api import OrganizationViewSet, PointOfContactViewSet
-from projects.api import ConcurrenceViewSet, EngagementViewSet, ProjectViewSet
+from projects.api import (
+    ActionItemViewSet,
+    ConcurrenceViewSet,
+    DocumentViewSet,
+    EngagementViewSet,
+    MilestoneViewSet,
+    ProgressUpdateViewSet,
+    ProjectViewSet,
+    ResourceLineViewSet,
+)
 from scm_reports.api import ReadinessFlagViewSet, ReadinessViewSet, SCMCycleViewSet, SCMPresentationViewSet
 
 from .api import PartnerCountryViewSet, PriorityAreaViewSet
@@ -33,6 +42,11 @@ router.register("scm-cycles", SCMCycleViewSet, basename="scm-cycle")
 router.register("readiness", ReadinessViewSet, basename="readiness")
 router.register("flags", ReadinessFlagViewSet, basename="flag")
 router.register("scm-presentations", SCMPresentationViewSet, basename="scm-presentation")
+router.register("documents", DocumentViewSet, basename="document")
+router.register("actions", ActionItemViewSet, basename="action")
+router.register("progress-updates", ProgressUpdateViewSet, basename="progress-update")
+router.register("milestones", MilestoneViewSet, basename="milestone")
+router.register("resource-lines", ResourceLineViewSet, basename="resource-line")
 
 
 

@@ -18,6 +18,13 @@ def _outbox_drain_seconds() -> float:
     return float(settings.RCF_OUTBOX_DRAIN_SECONDS)
 
 
+def _weekly_digest_schedule() -> crontab:
+    from django.conf import settings
+
+    return crontab(day_of_week=settings.RCF_DIGEST_WEEKDAY, hour=settings.RCF_DIGEST_HOUR,
+                   minute=settings.RCF_DIGEST_MINUTE)
+
+
 app.conf.beat_schedule = {
     # The framework's goal: a project ready before every SCM. Checked daily at
     # 06:00 Seoul time (CELERY_TIMEZONE), before the working day of the ROK
@@ -37,5 +44,13 @@ app.conf.beat_schedule = {
         "task": "rcf.tasks.outbox_drain",
         "schedule": _outbox_drain_seconds(),
         "options": {"expires": 3 * _outbox_drain_seconds()},
+    },
+    # The weekly digest to each active lead POC (scm_reports.tasks.send_weekly_digest):
+    # RCF_DIGEST_WEEKDAY at RCF_DIGEST_HOUR:RCF_DIGEST_MINUTE, Seoul time (default
+    # Monday 08:00, the start of the ROK side's working week and the U.S. side's
+    # Sunday evening). Once per POC and week whatever runs (WeeklyDigest).
+    "weekly-digest": {
+        "task": "scm_reports.tasks.send_weekly_digest",
+        "schedule": _weekly_digest_schedule(),
     },
 }

@@ -1,4 +1,6 @@
-"""Spreadsheet exports shared by the project list and the SCM report.
+"""Spreadsheet exports shared by the project list and the SCM report (every
+CSV and XLSX the site makes goes through here, so the handling marking,
+``RCF_HANDLING_MARKING``, is written on the first row of each, when set).
 
 Every cell goes out through ``rcf.validators.printable``: a control
 character stored before text was validated (issue 9) would otherwise make
@@ -9,6 +11,7 @@ import io
 
 from django.http import HttpResponse
 
+from .marking import handling_marking
 from .validators import printable
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -27,6 +30,9 @@ def spreadsheet_safe(value):
 def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    marking = handling_marking()
+    if marking:  # the handling marking on the first row (RCF_HANDLING_MARKING); nothing when none is set
+        writer.writerow([spreadsheet_safe(marking)])
     writer.writerow([spreadsheet_safe(v) for v in header])
     for row in rows:
         writer.writerow([spreadsheet_safe(v) for v in row])
@@ -44,14 +50,18 @@ def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -
 
     workbook = Workbook()
     workbook.remove(workbook.active)
+    marking = handling_marking()
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=printable(str(title))[:31])
+        if marking:  # the handling marking on each sheet's first row (RCF_HANDLING_MARKING)
+            sheet.append([spreadsheet_safe(marking)])
+            sheet["A1"].font = Font(bold=True)
         sheet.append([spreadsheet_safe(v) for v in header])
-        for cell in sheet[1]:
+        for cell in sheet[sheet.max_row]:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([spreadsheet_safe(v) for v in row])
-        sheet.freeze_panes = "A2"
+        sheet.freeze_panes = "A3" if marking else "A2"
         for index, name in enumerate(header, start=1):
             longest = max([len(str(name))] + [len(str(r[index - 1] or "")) for r in rows[:500]])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(10, longest + 2), 60)

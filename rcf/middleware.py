@@ -8,7 +8,9 @@
   anonymous caller (the session cookie is a lookup too).
 * **413** for a body over the limit: ``RCF_API_MAX_BODY_BYTES`` under /api/
   (before authentication and throttling read anything), Django's
-  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for forms.
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE`` for forms. A multipart POST to a view
+  that takes files declares its own ``upload_body_limit`` (documents:
+  ``RCF_MAX_UPLOAD_MB`` plus the form's framing), page or API alike.
 * **411** for a chunked body the server cannot measure. gunicorn de-chunks a
   ``Transfer-Encoding: chunked`` body but passes no ``CONTENT_LENGTH``, and
   Django then reads an empty body; when the server promises the stream ends
@@ -29,6 +31,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
 from django.db import InterfaceError, OperationalError
 from django.http.multipartparser import MultiPartParserError
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from . import views
@@ -59,11 +62,19 @@ class RequestGuardMiddleware:
         is_api = views.is_api_request(request)
         body_limit = settings.RCF_API_MAX_BODY_BYTES if is_api else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         declared = request.META.get("CONTENT_LENGTH") or ""
-        if is_api and declared.isdigit() and int(declared) > body_limit:
+        upload_limit = self.upload_body_limit(request)
+        if upload_limit is not None:
+            # A file upload (documents, page or API): its own, larger limit.
+            body_limit = upload_limit
+            if declared.isdigit() and int(declared) > body_limit:
+                return self.upload_too_large(request, int(declared))
+        elif is_api and declared.isdigit() and int(declared) > body_limit:
             return views.payload_too_large(request)
         if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             refusal = self.read_chunked_body(request, body_limit)
             if refusal is not None:
+                if upload_limit is not None and refusal.status_code == 413:
+                    return self.upload_too_large(request, None)
                 return refusal
         if NUL in request.path_info:
             return self.nul_refused(request, _("the address (path)"))
@@ -83,6 +94,35 @@ class RequestGuardMiddleware:
         if name is not None:
             return self.nul_refused(request, self.describe("form", name))
         return None
+
+    @staticmethod
+    def upload_body_limit(request) -> int | None:
+        """For a multipart POST to a view that takes file uploads (it declares
+        ``upload_body_limit``, bytes or a function giving them; a viewset's
+        ``create`` only), that limit; else None (the usual limits apply)."""
+        if request.method != "POST" or not request.META.get("CONTENT_TYPE", "").lower().startswith(
+                "multipart/form-data"):
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        view = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+        limit = getattr(view, "upload_body_limit", None)
+        actions = getattr(match.func, "actions", None)
+        if limit is None or (actions is not None and actions.get("post") != "create"):
+            return None
+        return int(limit() if callable(limit) else limit)
+
+    @staticmethod
+    def upload_too_large(request, size):
+        mb = 1024 * 1024
+        message = _("The upload is too large: a document can be at most %(limit)d MB.") % {
+            "limit": settings.RCF_MAX_UPLOAD_MB}
+        if size is not None:
+            message += " " + _("This request is %(size).1f MB.") % {"size": size / mb}
+        return views.plain_error(request, status=413, title=_("Request too large"), message=message,
+                                 template="413.html")
 
     @staticmethod
     def read_chunked_body(request, limit):

@@ -16,7 +16,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("rcf.account_urls")),
     path("contacts/", include("contacts.urls")),
+    path("profile/", include("contacts.profile_views")),  # the signed-in user's own page (name "profile")
     path("projects/", include("projects.urls")),
+    path("engagements/", include("projects.engagement_urls")),  # engagements (issue 11)
+    path("actions/", include("projects.action_urls")),  # action items (issue 11)
     path("", include("scm_reports.urls")),
 ]
 

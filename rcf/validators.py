@@ -149,33 +149,36 @@ def printable(value):
 def validate_other_participants(value) -> None:
     """An engagement's participants from outside the POC directory: a list of
     ``{"name": ..., "organization": ...}`` (name required, at most 200
-    characters each, plain text). The message names the entry and the key."""
+    characters each, plain text). The message names the entry and the key.
+
+    The code is not "invalid": a model field replaces a validator's message
+    with its own for a code it knows (JSONField's "Value must be valid JSON.")."""
     if not isinstance(value, list):
         raise ValidationError(_("Give a list of participants, each with a name and an organisation."),
-                              code="invalid")
+                              code="invalid_participant")
     if len(value) > 200:
-        raise ValidationError(_("At most 200 other participants."), code="invalid")
+        raise ValidationError(_("At most 200 other participants."), code="invalid_participant")
     for index, entry in enumerate(value, start=1):
         if not isinstance(entry, dict) or set(entry) - {"name", "organization"}:
             raise ValidationError(
                 _("Participant %(n)s: give an object with only “name” and “organization”."),
-                code="invalid", params={"n": index})
+                code="invalid_participant", params={"n": index})
         for key in ("name", "organization"):
             text = entry.get(key, "")
             if not isinstance(text, str):
                 raise ValidationError(_("Participant %(n)s: “%(key)s” must be text."),
-                                      code="invalid", params={"n": index, "key": key})
+                                      code="invalid_participant", params={"n": index, "key": key})
             if len(text) > 200:
                 raise ValidationError(_("Participant %(n)s: “%(key)s” has more than 200 characters."),
-                                      code="invalid", params={"n": index, "key": key})
+                                      code="invalid_participant", params={"n": index, "key": key})
             try:
                 no_control_characters(text)
             except ValidationError as error:
                 raise ValidationError(
-                    _("Participant %(n)s, “%(key)s”: %(reason)s"), code="invalid",
+                    _("Participant %(n)s, “%(key)s”: %(reason)s"), code="invalid_participant",
                     params={"n": index, "key": key, "reason": " ".join(error.messages)}) from None
         if not entry.get("name", "").strip():
-            raise ValidationError(_("Participant %(n)s: give a name."), code="invalid", params={"n": index})
+            raise ValidationError(_("Participant %(n)s: give a name."), code="invalid_participant", params={"n": index})
 
 
 __all__ = [

@@ -197,3 +197,21 @@ class TrackedFormView(StaffView):
 
     def success_url(self, saved):
         raise NotImplementedError
+
+
+def render_filtered_list(request, *, filterset, queryset, page_template: str, results_template: str,
+                         name: str, per_page: int = 25, query=None, **extra):
+    """A list page: ``queryset`` (already filtered by ``filterset``) a page at
+    a time, the query string without ``page`` for the paging links, and only
+    the results fragment when htmx asks for the ``results`` target (the filter
+    form updates the list in place)."""
+    from django.core.paginator import Paginator
+
+    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    query = (query if query is not None else request.GET).copy()
+    query.pop("page", None)
+    context = {"filter": filterset, "page": page, name: page.object_list, "count": page.paginator.count,
+               "query": query.urlencode(), **extra}
+    template = results_template if request.htmx and request.htmx.target == "results" else page_template
+    return render(request, template, context)
+

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from rcf.admin import LookupGuardMixin, TrackedModelAdmin
+from rcf.admin import LookupGuardMixin, ReadOnlyAdminMixin, TrackedModelAdmin
 
 from . import roles, services
-from .models import ReadinessFlag, SCMCycle, SCMPresentation
+from .models import ReadinessFlag, SCMCycle, SCMPresentation, WeeklyDigest
 
 
 @admin.register(SCMCycle)
@@ -177,3 +177,26 @@ class RoleUserAdmin(LookupGuardMixin, DjangoUserAdmin):
         super().save_model(request, obj, form, change)
         if "role" in form.cleaned_data:
             roles.user_role_set(user=obj, role=form.cleaned_data["role"] or None)
+
+
+# --- The weekly digest to lead POCs (issue 11) -------------------------------------------
+
+
+@admin.register(WeeklyDigest)
+class WeeklyDigestAdmin(ReadOnlyAdminMixin, LookupGuardMixin, admin.ModelAdmin):
+    """Which lead POC was sent which week's digest, in which language, with how
+    many items, and the last error of one not (yet) sent. Only the digest job
+    writes here (scm_reports.services.weekly_digest_send)."""
+
+    list_display = ("week_of", "poc", "email", "language", "sent_at", "short_error")
+    list_filter = ("week_of", "language", ("sent_at", admin.EmptyFieldListFilter))
+    list_select_related = ("poc",)
+    search_fields = ("email", "poc__full_name", "error")
+    date_hierarchy = "week_of"
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
+from projects import selectors as project_selectors
 from projects.filters import filter_by_area, filter_by_year
 from projects.models import CooperativeProject, ProjectStatus, ProjectTransition
 from rcf.models import FOCUS_GROUPS, CountryGroup, PartnerCountry, PriorityArea
@@ -140,6 +141,10 @@ class Dashboard:
     pipeline: dict
     coverage: list[dict]
     years: list[int] = field(default_factory=list)
+    # Issue 11: projects in implementation by health (projects.selectors.implementation_by_health)
+    # and resource totals per side, kind and currency (projects.selectors.resource_totals).
+    implementation: dict = field(default_factory=dict)
+    resource_totals: list = field(default_factory=list)
 
     @property
     def next_scm_flags(self):
@@ -149,8 +154,10 @@ class Dashboard:
 
 
 def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, areas=None) -> Dashboard:
-    """Everything the dashboard shows, in 8 queries (9 with a year filter's
-    nothing extra: the SCM windows come from the cycles read once)."""
+    """Everything the dashboard shows, in 10 queries whatever the amount of
+    data (a year filter adds nothing: the SCM windows come from the cycles
+    read once): 8 for readiness, flags, areas and the project views, 1 for
+    the projects in implementation by health, 1 for the resource totals."""
     filters = filters or DashboardFilters()
     cycles = list(SCMCycle.objects.order_by("year"))
     windows = _windows(cycles)
@@ -169,6 +176,8 @@ def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, 
         pipeline=pipeline(projects, today),
         coverage=partner_coverage(projects, today),
         years=[r.year for r in readiness],
+        implementation=project_selectors.implementation_by_health(projects=projects, today=today),
+        resource_totals=project_selectors.resource_totals(projects=projects),
     )
 
 
@@ -216,6 +225,8 @@ def scm_report(*, year: int, today: datetime.date) -> dict | None:
         "area_coverage": [{"area": a, "covered": a.pk in touched} for a in areas],
         "group_coverage": groups,
         "today": today,
+        # The counting projects' resources per side, kind and currency (issue 11).
+        "resource_totals": project_selectors.resource_totals(projects=base.filter(scm_year=year)),
     }
 
 

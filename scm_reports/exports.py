@@ -30,6 +30,11 @@ def report_xlsx(report: dict):
                   f"{len(g['covered'])}/{g['members']}"] for g in report["group_coverage"]]
     presented = [[p.project.localized_title, str(p.project.priority_area), str(p.get_outcome_display()), p.note,
                   str(p.project.get_status_display())] for p in report.get("presentations", [])]
+    # Issue 11: the counting projects' resource totals, one row per currency, side and kind (never summed
+    # across currencies).
+    from projects.exports import resource_total_rows
+
+    resources = resource_total_rows(report.get("resource_totals", []))
     return xlsx_response(
         filename=f"rcf-scm-report-{report['year']}.xlsx",
         sheets=[
@@ -40,5 +45,6 @@ def report_xlsx(report: dict):
             (_("Earlier SCMs"), [_("SCM year"), _("Title"), _("Priority area"), _("Status"), _("Ready on")], earlier),
             (_("Flags"), [_("Year"), _("Kind"), _("Raised at"), _("Resolved at"), _("Detail")], flags),
             (_("Coverage"), [_("What"), _("Covered"), _("Share")], coverage),
+            (_("Resources"), [_("Currency"), _("Side"), _("Kind"), _("Total"), _("Lines")], resources),
         ],
     )

@@ -12,12 +12,15 @@ ADMINISTRATOR = "administrator"
 _ALL_MODELS = {
     "rcf": ["priorityarea", "partnercountry"],
     "contacts": ["organization", "pointofcontact"],
-    "projects": ["cooperativeproject", "engagement", "projecttransition", "concurrence"],
+    "projects": ["cooperativeproject", "engagement", "projecttransition", "concurrence",
+                 # Implementation tracking (issue 11).
+                 "actionitem", "progressupdate", "milestone", "resourceline", "document"],
     "scm_reports": ["scmcycle", "scmpresentation"],
 }
 _EDITED_BY_EDITORS = {
     "contacts": ["organization", "pointofcontact"],
-    "projects": ["cooperativeproject", "engagement"],
+    "projects": ["cooperativeproject", "engagement", "actionitem", "progressupdate", "milestone", "resourceline",
+                 "document"],
 }
 
 
@@ -45,6 +48,8 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
     # Their own API tokens only (rcf.admin.ApiTokenAdmin); anyone's may be listed and revoked.
     perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}
     perms.add(("rcf", "view_outboxmessage"))  # see queued work and its errors (read-only admin)
+    perms.add(("scm_reports", "view_weeklydigest"))  # which weekly digests went out, and errors (read-only)
+    perms.add(("projects", "view_actionreminder"))  # which action reminders went out, and errors (read-only)
     # Unlock a locked-out sign-in: delete its failed attempts (django-axes).
     perms |= {("axes", f"{action}_accessattempt") for action in ("view", "delete")}
     perms |= {("auth", f"{action}_user") for action in ("add", "change", "view")}

@@ -283,3 +283,14 @@ def presentations_of(*, project) -> list:
 
     return list(SCMPresentation.objects.filter(project=project).select_related("scm_cycle", "recorded_by")
                 .order_by("scm_cycle__meeting_date", "id"))
+
+
+# --- The weekly digest to lead POCs (issue 11) -------------------------------------------
+
+
+def weekly_digest_for(*, poc, today: datetime.date) -> dict:
+    """What ``poc``'s weekly digest lists for the week of ``today``
+    (``scm_reports.digest.weekly_digest_for`` documents the keys)."""
+    from .digest import weekly_digest_for as assemble
+
+    return assemble(poc=poc, today=today)

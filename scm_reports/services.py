@@ -197,15 +197,33 @@ def sample_data_load(*, today=None) -> dict[str, int]:
             project_services.project_transition(project=project, to="ready", by=us_lead.user, today=today,
                                                 note="Sample data: ready for the next SCM?")
         if not Engagement.objects.filter(projects=project).exists():
-            engagement = Engagement.objects.create(
-                date=today - datetime.timedelta(days=30),
-                kind="meeting",
+            project_services.engagement_create(
+                by=admin, projects=[project], participants=[us_lead, rok_lead],
+                date=today - datetime.timedelta(days=30), kind="meeting",
                 summary=SAMPLE_PREFIX + "Working-level coordination meeting.",
-                created_by=admin,
             )
-            engagement.participants.set([us_lead, rok_lead])
-            engagement.projects.set([project])
+        _sample_resource_lines(project, external_id, by=admin, year=today.year)
     return {"projects_created": created}
+
+
+def _sample_resource_lines(project, external_id: str, *, by, year: int) -> None:
+    """Two resource lines on a sample project (issue 11): a U.S. one in USD and a
+    ROK one in KRW, keyed by external id (never created twice)."""
+    from decimal import Decimal
+
+    from projects import services as project_services
+    from projects.models import ResourceLine
+
+    lines = [
+        ("r1", "us", "planned", Decimal("250000.00"), "USD", "Sample programme (U.S.)"),
+        ("r2", "rok", "committed", Decimal("300000000"), "KRW", "Sample programme (ROK)"),
+    ]
+    for suffix, side, kind, amount, currency, source in lines:
+        key = f"{external_id}-{suffix}"
+        if not ResourceLine.all_objects.filter(external_id=key).exists():
+            project_services.resource_line_create(
+                by=by, project=project, side=side, kind=kind, amount=amount, currency=currency, source=source,
+                fiscal_year=year, note="Sample data", external_id=key)
 
 
 def _sample_step(project, step, us_lead, rok_lead, *, today, priority, ready_on):
@@ -321,10 +339,12 @@ def _notice_message(flag, *, today, language: str) -> tuple[str, str]:
     from django.conf import settings
     from django.utils import translation
 
+    from rcf.marking import marked_email_body
+
     from .flag_text import flag_subject, notice_body
 
     with translation.override(language):
-        return flag_subject(flag), notice_body(flag, today=today, site_url=settings.SITE_URL)
+        return flag_subject(flag), marked_email_body(notice_body(flag, today=today, site_url=settings.SITE_URL))
 
 
 def notice_language(poc) -> str:
@@ -483,7 +503,9 @@ def _reminder_message(proposal, *, deadline) -> tuple[str, str]:
     ]
     if proposal.note:
         lines[1:1] = ["", proposal.note]
-    return subject, "\n".join(lines)
+    from rcf.marking import marked_email_body
+
+    return subject, marked_email_body("\n".join(lines))
 
 
 def concurrence_reminders_send(*, today) -> int:
@@ -746,3 +768,91 @@ def presentation_restore(*, presentation, by=None):
         raise ValidationError(_("This project's presentation at this SCM has been recorded again since; "
                                 "delete that record first."))
     return restore(instance=presentation, by=by)
+
+
+# --- The weekly digest to lead POCs (issue 11) -------------------------------------------
+# What a digest lists and how it reads: scm_reports.digest.
+
+
+class DigestNotDelivered(Exception):
+    """The mail server failed for some digests of a run; they are left unsent
+    (with the error recorded) for the next run or the task's retry."""
+
+
+def weekly_digest_recipients():
+    """Active lead POCs with an e-mail address who have not opted out."""
+    from contacts.models import PointOfContact
+
+    return (PointOfContact.objects.filter(is_lead=True, active=True, weekly_digest=True).exclude(email="")
+            .order_by("side", "pk"))
+
+
+def _digest_email(row, *, subject: str, body: str):
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+
+    host = urlsplit(settings.SITE_URL).hostname or "rcf-tracker.invalid"
+    # The same on every attempt at this POC's digest for this week: a copy sent
+    # again after a crash is recognisable as the same message.
+    message_id = f"<weekly-digest-{row.poc_id}-{row.week_of.isoformat()}@{host}>"
+    return EmailMessage(subject, body, None, [row.email], headers={"Message-ID": message_id})
+
+
+def weekly_digest_send(*, today, dry_run: bool = False) -> list[dict]:
+    """Send the week's digest (``scm_reports.digest``) to every recipient
+    (``weekly_digest_recipients``) not yet sent one for the week of ``today``,
+    each in their language (``notice_language``).
+
+    Once per POC and week: the ``WeeklyDigest`` row (unique POC and week) is
+    claimed first, and the e-mail is handed to the mail server while that row
+    is locked, so two runs at once send it once (the second skips it, or on
+    SQLite waits and then finds it sent). A mail server failure records the
+    error on the row and leaves it unsent: the next run retries it (with the
+    same Message-ID). Returns, per digest sent (or, with ``dry_run``, that
+    would be; nothing is written then), ``{"poc_id", "email", "language",
+    "week_of", "items"}``, plus ``"error"`` for one that failed."""
+    from django.utils import timezone, translation
+
+    from .digest import digest_message, shared_for_week, week_start, weekly_digest_for
+    from .models import WeeklyDigest
+
+    week = week_start(today)
+    done = set(WeeklyDigest.objects.filter(week_of=week, sent_at__isnull=False).values_list("poc_id", flat=True))
+    recipients = [poc for poc in weekly_digest_recipients() if poc.pk not in done]
+    if not recipients:
+        return []
+    shared = shared_for_week(today=today)
+    report = []
+    for poc in recipients:
+        language = notice_language(poc)
+        digest = weekly_digest_for(poc=poc, today=today, shared=shared)
+        with translation.override(language):
+            subject, body = digest_message(digest)
+        entry = {"poc_id": poc.pk, "email": poc.email, "language": language, "week_of": week.isoformat(),
+                 "items": digest["counts"]}
+        if dry_run:
+            report.append(entry)
+            continue
+        row, _created = WeeklyDigest.objects.get_or_create(
+            poc=poc, week_of=week, defaults={"email": poc.email, "language": language})
+        with transaction.atomic():
+            # skip_locked: a digest another run is sending now is its business.
+            row = (WeeklyDigest.objects.select_for_update(skip_locked=True)
+                   .filter(pk=row.pk, sent_at__isnull=True).first())
+            if row is None:
+                continue
+            row.email, row.language, row.item_counts = poc.email, language, digest["counts"]
+            try:
+                _digest_email(row, subject=subject, body=body).send()
+            except (smtplib.SMTPException, OSError) as exc:
+                logger.warning("Weekly digest to %s not sent (%s); the next run retries.", poc.email, exc)
+                row.error = str(exc) or type(exc).__name__
+                row.save(update_fields=["email", "language", "item_counts", "error"])
+                report.append({**entry, "error": row.error})
+                continue
+            row.sent_at, row.error = timezone.now(), ""
+            row.save(update_fields=["email", "language", "item_counts", "sent_at", "error"])
+        report.append(entry)
+    return report

@@ -26,6 +26,11 @@ def flag_unready_years(today: str | None = None) -> dict:
     result["notices_queued"] = readiness_notices_dispatch()
     # Proposals one side has waited on too long, when the deadline is near (once each).
     result["concurrence_reminders"] = services.concurrence_reminders_send(today=day)
+    # One e-mail per owner a day about their overdue and upcoming actions (a mail server
+    # failure is logged and recorded by the service, and retried by the next run).
+    from projects.services import action_reminders_send
+
+    result["action_reminders"] = len(action_reminders_send(today=day))
     return result
 
 
@@ -71,3 +76,26 @@ def request_readiness_check() -> None:
 def readiness_check_handle(payload: dict) -> None:
     """The outbox handler of READINESS_CHECK (run by rcf.tasks.outbox_drain)."""
     flag_unready_years()
+
+
+# --- The weekly digest to lead POCs (issue 11; beat: rcf/celery.py) ------------------------
+
+
+@shared_task(bind=True, name="scm_reports.tasks.send_weekly_digest", max_retries=12)
+def send_weekly_digest(self, today: str | None = None) -> list[dict]:
+    """Send the week's digests not yet sent (``services.weekly_digest_send``).
+    When the mail server failed for some, retry them later with the same day
+    (so the same week), under the broker's visibility timeout (300 s)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    day = datetime.date.fromisoformat(today) if today else framework_today()
+    try:
+        report = services.weekly_digest_send(today=day)
+    except SoftTimeLimitExceeded as exc:
+        # Many lead POCs and a slow mail server: those sent are recorded; the retry sends the rest.
+        raise self.retry(args=[day.isoformat()], countdown=30, exc=exc) from exc
+    failed = [row["email"] for row in report if row.get("error")]
+    if failed:
+        raise self.retry(args=[day.isoformat()], countdown=min(30 * 2 ** self.request.retries, 240),
+                         exc=services.DigestNotDelivered(", ".join(failed)))
+    return report

@@ -235,7 +235,7 @@ class CalendarFeedView(View):
                     "lang": language[:20], "choices": ", ".join(dict(settings.LANGUAGES))},
                 status=400, content_type="text/plain; charset=utf-8")
         with override(language):
-            feed = scm_calendar(today=framework_today())
+            feed = scm_calendar(today=framework_today(), with_engagements=user.has_perm("projects.view_engagement"))
         response = HttpResponse(feed, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="rcf-scm.ics"'
         response["Cache-Control"] = "private, max-age=900"

@@ -47,6 +47,15 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path_factory):
+    """Uploaded documents go to a folder of the test's own, never var/media
+    (the default storage reads MEDIA_ROOT when the setting changes)."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage"}}
+
+
 def _user_with_role(username, role, **extra):
     user = UserFactory(username=username, **extra)
     user.groups.set([Group.objects.get(name=role)])

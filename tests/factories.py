@@ -147,3 +147,45 @@ class SCMCycleFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: 100 + n)
     year = factory.LazyAttribute(lambda c: c.meeting_date.year)
     location = "Seoul"
+
+
+def _concurrence():
+    """Issue 10: a U.S. proposal to prioritise."""
+    from projects.models import Concurrence
+
+    return Concurrence.objects.create(project=ProjectFactory(), step="prioritized", from_status="under_review",
+                                      project_version=1, priority=2, side="us")
+
+
+def _scm_cycle():
+    import datetime
+
+    return SCMCycle.objects.create(number=90, year=2058, meeting_date=datetime.date(2058, 11, 1))
+
+
+def _presentation():
+    """Issue 10: a presentation at the (seeded) 57th SCM."""
+    from scm_reports.models import SCMPresentation
+
+    return SCMPresentation.objects.create(project=ProjectFactory(), scm_cycle=SCMCycle.objects.get(number=57),
+                                          outcome="noted")
+
+
+# One record of every tracked model (rcf.models.TrackedModel): the tests of
+# the database triggers every tracked table carries (sync stamps, version
+# guard) write one of each; a new tracked model must be added here.
+TRACKED_MODEL_MAKERS = {
+    "contacts.Organization": OrganizationFactory,
+    "contacts.PointOfContact": PointOfContactFactory,
+    "projects.CooperativeProject": ProjectFactory,
+    "projects.Engagement": EngagementFactory,
+    "projects.Concurrence": _concurrence,
+    # Issue 11: implementation tracking.
+    "projects.ActionItem": ActionItemFactory,
+    "projects.ProgressUpdate": ProgressUpdateFactory,
+    "projects.Milestone": MilestoneFactory,
+    "projects.ResourceLine": ResourceLineFactory,
+    "projects.Document": DocumentFactory,
+    "scm_reports.SCMCycle": _scm_cycle,
+    "scm_reports.SCMPresentation": _presentation,
+}

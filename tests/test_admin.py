@@ -63,6 +63,9 @@ def test_admin_create_then_delete_is_a_soft_delete(client, superuser):
             "partner_countries": [country("VN").pk],
             "transitions-TOTAL_FORMS": "0",
             "transitions-INITIAL_FORMS": "0",
+            # Issue 11: the project's resource lines, shown read-only inline.
+            "resource_lines-TOTAL_FORMS": "0",
+            "resource_lines-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content[:2000]

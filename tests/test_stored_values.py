@@ -124,7 +124,7 @@ def test_the_api_refuses_odd_dates_on_projects_engagements_and_steps(lead, rok_l
                             format="json", HTTP_IF_MATCH=f'"{project.version}"')
     assert response.status_code == 400
     assert set(response.json()) == {"start_date", "end_date"}
-    response = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2101-01-01", "kind": "call",
+    response = client.post("/api/v1/engagements/", {"projects": [project.pk], "date": "2101-01-01", "kind": "call",
                                                     "summary": "Call"}, format="json")
     assert response.status_code == 400 and list(response.json()) == ["date"]
     project = _step(client, project, to="under_review")
@@ -253,8 +253,10 @@ def odd_data(make_project, advance, lead):
     project = advance(make_project(title="Coast guard training", partner_countries=[country("PH")]),
                       "under_review", "prioritized", "ready", ready_on=D(2026, 2, 1), today=TODAY)
     store(project, title=CONTROL, summary="Sum\x02mary\x1f", start_date=D(1, 1, 1), end_date=D(9999, 12, 31))
-    engagement = Engagement.objects.create(project=project, date=D(2026, 2, 2), kind="call", summary="Call")
-    store(engagement, date=D(9999, 12, 31), summary="Ca\x07ll", location="Se\x0boul")
+    engagement = Engagement.objects.create(date=D(2026, 2, 2), kind="call", summary="Call")
+    engagement.projects.set([project])
+    store(engagement, date=D(9999, 12, 31), summary="Ca\x07ll", location="Se\x0boul",
+          other_participants=[{"name": "Ma\x07ria", "organization": "P\x0bCG"}])
     store(ProjectTransition.objects.filter(project=project, to_status="ready").get(), ready_on=D(1, 1, 1))
     store(PointOfContact.objects.get(pk=project.us_lead_poc_id), full_name="Jordan\x1b[31m Lee")
     stale = advance(make_project(title="Old ready project", partner_countries=[country("FJ")]),
@@ -380,9 +382,10 @@ def test_the_api_refuses_control_characters_naming_each_field(editor, make_proje
     response = client.post("/api/v1/organizations/", {"name": "Ya\x0crd", "side": "industry"}, format="json")
     assert response.status_code == 400 and list(response.json()) == ["name"]
     project = make_project()
-    response = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2026-03-02", "kind": "call",
-                                                    "summary": "Call\x08", "location": "Seoul"}, format="json")
-    assert response.status_code == 400 and list(response.json()) == ["summary"]
+    response = client.post("/api/v1/engagements/", {"projects": [project.pk], "date": "2026-03-02", "kind": "call",
+                                                    "summary": "Call\x08", "location": "Seoul",
+                                                    "other_participants": [{"name": "Ma\x07ria"}]}, format="json")
+    assert response.status_code == 400 and sorted(response.json()) == ["other_participants", "summary"]
     response = client.post(f"/api/v1/projects/{project.pk}/transition/", {"to": "under_review", "note": "x\x1b"},
                            format="json", HTTP_IF_MATCH=f'"{project.version}"')
     assert response.status_code == 400 and list(response.json()) == ["note"]
@@ -420,7 +423,7 @@ def test_a_list_field_takes_only_a_list(editor, make_project, value):
     client = _api(editor)
     project = make_project()
     poc = PointOfContact.objects.get(pk=project.us_lead_poc_id)
-    engagement = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2026-03-02", "kind": "call",
+    engagement = client.post("/api/v1/engagements/", {"projects": [project.pk], "date": "2026-03-02", "kind": "call",
                                                       "summary": "Call", "participants": [poc.pk]}, format="json")
     assert engagement.status_code == 201
     body = engagement.json()

@@ -1,36 +1,17 @@
 """Every synced table stamps sync_txid on insert and update, by trigger
 (SQLite drops triggers when a migration rebuilds a table: this catches it)."""
 
-import datetime
 
 import pytest
 from django.apps import apps
 from django.db import transaction
 
 from rcf.models import TrackedModel
-from tests.factories import EngagementFactory, OrganizationFactory, PointOfContactFactory, ProjectFactory
+from tests.factories import TRACKED_MODEL_MAKERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-MAKERS = {
-    "contacts.Organization": OrganizationFactory,
-    "contacts.PointOfContact": PointOfContactFactory,
-    "projects.CooperativeProject": ProjectFactory,
-    "projects.Engagement": EngagementFactory,
-    # Issue 10: a U.S. proposal to prioritise.
-    "projects.Concurrence": lambda: apps.get_model("projects", "Concurrence").objects.create(
-        project=ProjectFactory(), step="prioritized", from_status="under_review", project_version=1, priority=2,
-        side="us",
-    ),
-    "scm_reports.SCMCycle": lambda: apps.get_model("scm_reports", "SCMCycle").objects.create(
-        number=90, year=2058, meeting_date=datetime.date(2058, 11, 1)
-    ),
-    # Issue 10: a presentation at the (seeded) 57th SCM.
-    "scm_reports.SCMPresentation": lambda: apps.get_model("scm_reports", "SCMPresentation").objects.create(
-        project=ProjectFactory(), scm_cycle=apps.get_model("scm_reports", "SCMCycle").objects.get(number=57),
-        outcome="noted",
-    ),
-}
+MAKERS = TRACKED_MODEL_MAKERS
 
 
 def test_every_tracked_model_is_covered():

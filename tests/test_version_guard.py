@@ -12,43 +12,11 @@ from django.db import IntegrityError, transaction
 from projects import services as project_services
 from rcf.models import TrackedModel
 from scm_reports.models import SCMCycle
-from tests.factories import (
-    ActionItemFactory,
-    DocumentFactory,
-    EngagementFactory,
-    MilestoneFactory,
-    OrganizationFactory,
-    PointOfContactFactory,
-    ProgressUpdateFactory,
-    ProjectFactory,
-    ResourceLineFactory,
-)
+from tests.factories import TRACKED_MODEL_MAKERS
 
 pytestmark = pytest.mark.django_db
 
-MAKERS = {
-    "contacts.Organization": OrganizationFactory,
-    "contacts.PointOfContact": PointOfContactFactory,
-    "projects.CooperativeProject": ProjectFactory,
-    "projects.Engagement": EngagementFactory,
-    # Issue 11: implementation tracking.
-    "projects.ActionItem": ActionItemFactory,
-    "projects.ProgressUpdate": ProgressUpdateFactory,
-    "projects.Milestone": MilestoneFactory,
-    "projects.ResourceLine": ResourceLineFactory,
-    "projects.Document": DocumentFactory,
-    # Issue 10: a U.S. proposal to prioritise.
-    "projects.Concurrence": lambda: apps.get_model("projects", "Concurrence").objects.create(
-        project=ProjectFactory(), step="prioritized", from_status="under_review", project_version=1, priority=2,
-        side="us",
-    ),
-    "scm_reports.SCMCycle": lambda: SCMCycle.objects.create(number=90, year=2058,
-                                                            meeting_date=datetime.date(2058, 11, 1)),
-    # Issue 10: a presentation at the (seeded) 57th SCM.
-    "scm_reports.SCMPresentation": lambda: apps.get_model("scm_reports", "SCMPresentation").objects.create(
-        project=ProjectFactory(), scm_cycle=SCMCycle.objects.get(number=57), outcome="noted"
-    ),
-}
+MAKERS = TRACKED_MODEL_MAKERS
 
 
 def test_every_tracked_model_is_covered():

@@ -55,6 +55,14 @@ def sqlite_reinstall_triggers(apps, schema_editor):
             schema_editor.execute(statement)
 
 
+def restamp_changed_representations(apps, schema_editor):
+    """Engagements now carry ``projects`` (not ``project``) and projects no
+    single estimate: a new sync stamp on every row, so sync clients fetch
+    them again in their new shape."""
+    for table in REBUILT_TABLES:
+        schema_editor.execute(f"UPDATE {table} SET sync_txid = sync_txid")
+
+
 def copy_estimates_and_engagement_projects(apps, schema_editor):
     Project = apps.get_model("projects", "CooperativeProject")
     ResourceLine = apps.get_model("projects", "ResourceLine")
@@ -876,8 +884,10 @@ class Migration(migrations.Migration):
             model_name='resourceline',
             constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('external_id',), name='resource_line_unique_external_id', violation_error_message='A record with this external id already exists.'),
         ),
-        migrations.RunPython(copy_estimates_and_engagement_projects, restore_estimates_and_engagement_projects),
         rcf.sync.install_sync_triggers(*NEW_TRACKED_TABLES),
         rcf.version_guard.install_version_guard(*NEW_TRACKED_TABLES),
         migrations.RunPython(sqlite_reinstall_triggers, migrations.RunPython.noop),
+        # With the triggers in place, so the new lines carry sync stamps like any write.
+        migrations.RunPython(copy_estimates_and_engagement_projects, restore_estimates_and_engagement_projects),
+        migrations.RunPython(restamp_changed_representations, migrations.RunPython.noop),
     ]

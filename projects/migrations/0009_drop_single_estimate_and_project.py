@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     operations = [
         # The POC-side trigger names the project table, and SQLite refuses to
         # rename a table a trigger refers to (the rebuild renames it).
-        migrations.RunPython(TRACKING.sqlite_lead_poc_sides_off, migrations.RunPython.noop),
+        migrations.RunPython(TRACKING.sqlite_lead_poc_sides_off, TRACKING.sqlite_reinstall_triggers),
         migrations.RemoveConstraint(
             model_name='cooperativeproject',
             name='project_resources_not_negative',
@@ -57,5 +57,6 @@ class Migration(migrations.Migration):
             model_name='historicalengagement',
             name='project',
         ),
-        migrations.RunPython(TRACKING.sqlite_reinstall_triggers, migrations.RunPython.noop),
+        # Backwards, the same: the triggers off before the rebuild, back on after it.
+        migrations.RunPython(TRACKING.sqlite_reinstall_triggers, TRACKING.sqlite_lead_poc_sides_off),
     ]

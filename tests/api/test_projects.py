@@ -18,7 +18,7 @@ REPRESENTATION = {
     "id", "external_id", "title", "summary", "title_ko", "summary_ko", "channel", "priority_area", "additional_areas",
     "partner_countries",
     "lead_side", "status", "priority", "us_lead_poc", "rok_lead_poc", "industry_partners", "complementary_efforts",
-    "complemented_partners", "resources_estimate", "resources_currency", "resources_note", "target_year", "ready_on",
+    "complemented_partners", "target_year", "ready_on",
     "start_date", "end_date", "version", "created_at", "updated_at",
 }
 
@@ -32,8 +32,7 @@ def test_create_speaks_codes_and_answers_201_with_location_and_etag(api_client, 
     yard = OrganizationFactory(side="industry", name="Shipyard")
     response = api_client(lead).post(URL, new_project(
         external_id="mnd-001", partner_countries=["vn", "PH"], additional_areas=["capacity-building"],
-        us_lead_poc=us_lead_poc.pk, industry_partners=[yard.pk], resources_estimate="1000000",
-        resources_currency="USD",
+        us_lead_poc=us_lead_poc.pk, industry_partners=[yard.pk],
     ))
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -43,7 +42,6 @@ def test_create_speaks_codes_and_answers_201_with_location_and_etag(api_client, 
     assert body["additional_areas"] == ["capacity-building"]
     assert body["industry_partners"] == [yard.pk]
     assert body["status"] == "concept" and body["version"] == 1
-    assert body["resources_estimate"] == "1000000.00"
     assert response.headers["ETag"] == '"1"'
     assert response.headers["Location"].endswith(f"{URL}{body['id']}/")
     stored = CooperativeProject.objects.get(pk=body["id"])

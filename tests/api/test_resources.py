@@ -132,7 +132,7 @@ def test_points_of_contact(api_client, editor, administrator):
 def test_engagements(api_client, editor, make_project):
     project = make_project()
     client = api_client(editor)
-    response = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2026-03-02", "kind": "call",
+    response = client.post("/api/v1/engagements/", {"projects": [project.pk], "date": "2026-03-02", "kind": "call",
                                                     "summary": "Kick-off"})
     assert response.status_code == 201, response.json()
     EngagementFactory(projects=[project], date=datetime.date(2025, 5, 5), kind="visit")
@@ -140,9 +140,9 @@ def test_engagements(api_client, editor, make_project):
     assert len(ids(client.get("/api/v1/engagements/", {"project": project.pk, "kind": "visit"}))) == 1
     # Not against a deleted project.
     assert client.delete(f"/api/v1/projects/{project.pk}/", HTTP_IF_MATCH='"1"').status_code == 204
-    refused = client.post("/api/v1/engagements/", {"project": project.pk, "date": "2026-03-03", "kind": "call",
+    refused = client.post("/api/v1/engagements/", {"projects": [project.pk], "date": "2026-03-03", "kind": "call",
                                                    "summary": "Too late"})
-    assert refused.status_code == 400 and "project" in refused.json()
+    assert refused.status_code == 400 and "projects" in refused.json()
 
 
 def test_scm_cycles_filter_by_year(api_client, viewer, scm_2026):

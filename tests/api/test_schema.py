@@ -69,7 +69,7 @@ def test_the_project_representation_uses_codes_and_is_complete(schema):
     expected = {
         "id", "external_id", "title", "summary", "priority_area", "additional_areas", "partner_countries",
         "lead_side", "status", "priority", "us_lead_poc", "rok_lead_poc", "industry_partners",
-        "complementary_efforts", "resources_estimate", "resources_currency", "resources_note", "target_year",
+        "complementary_efforts", "target_year",
         "ready_on", "start_date", "end_date", "version", "created_at", "updated_at",
     }
     assert expected <= set(project["properties"])

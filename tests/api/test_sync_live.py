@@ -75,8 +75,9 @@ def test_incremental_sync_reproduces_the_server_exactly(http, viewer, lead, admi
                         headers={"If-Match": '"1"'}).status_code == 200
     assert writer.delete(f"/api/v1/engagements/{engagement.pk}/", headers={"If-Match": '"1"'}).status_code == 204
     new_engagement = writer.post("/api/v1/engagements/", json={
-        "project": created.json()["id"], "date": "2026-03-02", "kind": "call", "summary": "Kick-off",
-        "participants": [poc.pk]})
+        "projects": [created.json()["id"], projects[1].pk], "date": "2026-03-02", "kind": "call",
+        "summary": "Kick-off", "participants": [poc.pk],
+        "other_participants": [{"name": "Maria Santos", "organization": "Philippine Coast Guard"}]})
     assert new_engagement.status_code == 201
     admin = http(administrator)
     assert admin.post(f"/api/v1/projects/{projects[4].pk}/restore/").status_code == 200

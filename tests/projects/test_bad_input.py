@@ -59,10 +59,23 @@ def test_poc_of_the_wrong_side_as_lead(lead):
     assert CooperativeProject.all_objects.count() == 0
 
 
-def test_priority_out_of_range_and_estimate_without_currency(lead):
-    errors = _refused_fields(lambda: _create(lead, priority=7, resources_estimate=1000))
-    assert "priority" in errors
-    assert errors["resources_currency"] == ["Give the currency of the resources estimate."]
+def test_priority_out_of_range(lead):
+    errors = _refused_fields(lambda: _create(lead, priority=7))
+    assert list(errors) == ["priority"]
+    assert CooperativeProject.all_objects.count() == 0
+
+
+def test_a_resource_amount_without_currency_is_refused_naming_the_field(lead):
+    """The former single estimate is resource lines now (issue 11): an amount
+    still needs its currency; nothing is saved."""
+    from projects.models import ResourceLine
+    from projects.services import resource_line_create
+
+    project = _create(lead)
+    errors = _refused_fields(lambda: resource_line_create(by=lead, project=project, side="us", kind="planned",
+                                                          amount=1000, currency=""))
+    assert errors == {"currency": ["Choose the currency: USD, KRW."]}
+    assert ResourceLine.all_objects.count() == 0
 
 
 def test_industry_partner_must_be_an_industry_organisation(lead):

@@ -117,7 +117,7 @@ def test_the_form_saves_the_korean_fields_and_refuses_control_characters(
     data = {
         "title": bilingual.title, "summary": bilingual.summary, "priority_area": area().pk,
         "partner_countries": [country("PH").pk], "lead_side": "joint", "us_lead_poc": us_lead_poc.pk,
-        "rok_lead_poc": rok_lead_poc.pk, "resources_estimate": "", "resources_currency": "", "external_id": "",
+        "rok_lead_poc": rok_lead_poc.pk, "external_id": "",
         "version": bilingual.version,
     }
     response = client.post(f"/projects/{bilingual.pk}/edit/", {

@@ -75,7 +75,7 @@ def test_the_xlsx_opens_and_matches_the_page(client, viewer, report_data):
     response = _get(client, viewer, "/scm/2026/report.xlsx")
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Projects", "Presented and decided", "Earlier SCMs", "Flags", "Coverage"]
+    assert book.sheetnames == ["Projects", "Presented and decided", "Earlier SCMs", "Flags", "Coverage", "Resources"]
     rows = list(book["Projects"].iter_rows(min_row=2, values_only=True))
     assert [r[1] for r in rows] == [p.title for p in page["counting"]]
     assert rows[0][3] == "Philippines, Fiji" or rows[0][3] == "Fiji, Philippines"

@@ -29,7 +29,7 @@ def test_a_poc_page_lists_their_projects_and_engagements(client, viewer, make_pr
     from projects.services import engagement_create
 
     project = make_project(title="Patrol boats")
-    engagement_create(project=project, date=datetime.date(2026, 3, 1), kind="visit", summary="Yard visit",
+    engagement_create(projects=[project], date=datetime.date(2026, 3, 1), kind="visit", summary="Yard visit",
                       participants=[us_lead_poc])
     client.force_login(viewer)
     page = client.get(f"/contacts/{us_lead_poc.pk}/").content.decode()

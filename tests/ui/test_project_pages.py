@@ -18,8 +18,7 @@ def _form(us_poc, rok_poc, **overrides):
     data = {
         "title": "Coast guard training", "summary": "Training.", "priority_area": area().pk,
         "partner_countries": [country("PH").pk, country("FJ").pk], "lead_side": "joint",
-        "us_lead_poc": us_poc.pk, "rok_lead_poc": rok_poc.pk, "resources_estimate": "",
-        "resources_currency": "", "external_id": "",
+        "us_lead_poc": us_poc.pk, "rok_lead_poc": rok_poc.pk, "external_id": "",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -30,14 +29,33 @@ def test_create_with_bad_input_rerenders_every_message_and_saves_nothing(client,
     client.force_login(editor)
     response = client.post("/projects/new/", _form(
         us_lead_poc, rok_lead_poc, title="", start_date="2026-05-01", end_date="2026-04-01",
-        us_lead_poc=rok_lead_poc.pk, resources_estimate="5000"))
+        us_lead_poc=rok_lead_poc.pk))
     assert response.status_code == 400
     form = response.context["form"]
     assert "title" in form.errors
     assert "us_lead_poc" in form.errors  # a ROK POC offered as U.S. lead
-    assert form.errors["resources_currency"] == ["Give the currency of the resources estimate."]
     assert "Nothing was saved" in response.content.decode()
     assert CooperativeProject.all_objects.count() == 0
+
+
+def test_a_resource_line_with_an_amount_but_no_currency_rerenders_every_message_and_saves_nothing(
+        client, editor, make_project):
+    """Resources are lines on the project page now (issue 11): an amount
+    without its currency, and a negative one, are refused beside the field."""
+    from projects.models import ResourceLine
+
+    project = make_project()
+    client.force_login(editor)
+    response = client.post(f"/projects/{project.pk}/resources/", {
+        "resource-side": "us", "resource-kind": "planned", "resource-amount": "5000", "resource-currency": ""})
+    assert response.status_code == 400
+    form = response.context["resource_form"]
+    assert list(form.errors) == ["currency"]
+    assert "Nothing was saved" in response.content.decode()
+    response = client.post(f"/projects/{project.pk}/resources/", {
+        "resource-side": "us", "resource-kind": "planned", "resource-amount": "-5", "resource-currency": "USD"})
+    assert response.context["resource_form"].errors["amount"] == ["An amount cannot be negative."]
+    assert ResourceLine.all_objects.count() == 0
 
 
 def test_create_then_see_it_in_the_list(client, editor, us_lead_poc, rok_lead_poc):
@@ -196,7 +214,7 @@ def test_a_script_in_a_title_is_shown_as_text_everywhere(client, administrator, 
     project = make_project(title=XSS, summary=XSS)
     from projects.services import engagement_create, project_update
 
-    engagement_create(project=project, date=datetime.date(2026, 1, 2), kind="call", summary=XSS,
+    engagement_create(projects=[project], date=datetime.date(2026, 1, 2), kind="call", summary=XSS,
                       participants=[us_lead_poc])
     project_update(project=project, by=None, title=XSS + "!")
     client.force_login(administrator)

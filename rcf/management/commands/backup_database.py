@@ -10,7 +10,9 @@ half-written file under the name given.
 
 The database is not everything: keep uploaded files (``var/media/``) and
 the ``SECRET_KEY`` (sync cursors and calendar addresses are signed with
-it) beside it. ``restore_database`` reads the file back.
+it) beside it. ``--media`` also archives the uploaded documents
+(``MEDIA_ROOT``) to ``PATH.media.tar.gz`` (local storage only; with S3
+storage back up the bucket). ``restore_database`` reads the files back.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 from pathlib import Path
 
 from django.conf import settings
@@ -33,6 +36,38 @@ KEEP_ALSO = (
 
 def media_root() -> str:
     return str(getattr(settings, "MEDIA_ROOT", "") or Path(settings.BASE_DIR) / "var" / "media")
+
+
+def media_archive_path(backup: Path) -> Path:
+    return backup.with_name(f"{backup.name}.media.tar.gz")
+
+
+def media_is_local() -> bool:
+    return settings.STORAGES["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
+
+
+def archive_media(target: Path) -> int:
+    """The uploaded files (MEDIA_ROOT) as a gzipped tar at ``target``, written
+    under a temporary name and renamed when complete; returns how many files."""
+    if not media_is_local():
+        raise CommandError("Uploaded files are in S3-compatible storage (RCF_S3_BUCKET), not in MEDIA_ROOT: back "
+                           "up the bucket (versioning or replication) instead of --media.")
+    root = Path(media_root())
+    partial = target.with_name(f".{target.name}.partial")
+    count = 0
+    try:
+        with tarfile.open(partial, "w:gz") as archive:
+            if root.is_dir():
+                for path in sorted(root.rglob("*")):
+                    if path.is_file() and not path.is_symlink():
+                        archive.add(path, arcname=str(path.relative_to(root)), recursive=False)
+                        count += 1
+        partial.replace(target)
+    except OSError as exc:
+        raise CommandError(f"Could not write {target}: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
 
 
 def pg_program(name: str) -> str:
@@ -80,11 +115,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", help="The backup file to write.")
         parser.add_argument("--force", action="store_true", help="Overwrite PATH if it exists.")
+        parser.add_argument("--media", action="store_true",
+                            help="Also archive the uploaded documents (MEDIA_ROOT) to PATH.media.tar.gz.")
 
-    def handle(self, *args, path, force, **options):
+    def handle(self, *args, path, force, media=False, **options):
         target = Path(path).resolve()
-        if target.exists() and not force:
-            raise CommandError(f"{target} exists; choose another name or pass --force to overwrite it.")
+        for name in (target, media_archive_path(target)) if media else (target,):
+            if name.exists() and not force:
+                raise CommandError(f"{name} exists; choose another name or pass --force to overwrite it.")
+        if media and not media_is_local():
+            archive_media(target)  # the error naming the bucket, before the dump
         if not target.parent.is_dir():
             raise CommandError(f"{target.parent} is not a directory.")
         partial = target.with_name(f".{target.name}.partial")
@@ -102,7 +142,11 @@ class Command(BaseCommand):
             partial.unlink(missing_ok=True)
         self.stdout.write(f"Backed up {connection.vendor} database {settings.DATABASES['default']['NAME']} "
                           f"to {target}.")
-        self.stdout.write(KEEP_ALSO.format(media=media_root()))
+        if media:
+            count = archive_media(media_archive_path(target))
+            self.stdout.write(f"Archived {count} uploaded file(s) from {media_root()} to {media_archive_path(target)}.")
+        else:
+            self.stdout.write(KEEP_ALSO.format(media=media_root()))
 
     def sqlite_backup(self, partial: Path) -> None:
         source = sqlite3.connect(settings.DATABASES["default"]["NAME"])

@@ -11,12 +11,15 @@ beat first. After loading it:
    the restore answer 410 and they sync in full. On PostgreSQL a restore into
    another database or cluster is noticed without this; the explicit step
    also covers a SQLite file put back in place, whose write counter goes back
-   to the backup's value.
+   to the backup's value;
+3. with ``--media ARCHIVE`` (``backup_database --media``), puts the uploaded
+   documents back into ``MEDIA_ROOT``, which must be empty (checked first).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import tarfile
 from pathlib import Path
 
 from django.conf import settings
@@ -26,7 +29,34 @@ from django.db import OperationalError, connection, transaction
 
 from rcf.sync import start_new_epoch
 
-from .backup_database import KEEP_ALSO, media_root, pg_environment, pg_program, run_program
+from .backup_database import KEEP_ALSO, media_is_local, media_root, pg_environment, pg_program, run_program
+
+
+def check_media_restore(archive: Path) -> None:
+    """Refuse before anything is restored: a missing or unreadable archive, S3
+    storage, or a MEDIA_ROOT that already holds files (nothing is overwritten)."""
+    if not media_is_local():
+        raise CommandError("Uploaded files are in S3-compatible storage (RCF_S3_BUCKET): restore the bucket "
+                           "instead of --media.")
+    if not archive.is_file() or not tarfile.is_tarfile(archive):
+        raise CommandError(f"{archive} is not a media archive of backup_database --media.")
+    root = Path(media_root())
+    if root.exists() and any(root.iterdir()):
+        raise CommandError(f"{root} (MEDIA_ROOT) is not empty: restore the files into an empty folder.")
+
+
+def extract_media(archive: Path) -> int:
+    """The archived files into MEDIA_ROOT; tarfile's ``data`` filter refuses
+    absolute paths, ``..``, links out of the folder and special files."""
+    root = Path(media_root())
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = [m for m in tar.getmembers() if m.isfile()]
+            tar.extractall(root, members=members, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise CommandError(f"Could not restore the files of {archive}: {exc}") from None
+    return len(members)
 
 
 class Command(BaseCommand):
@@ -42,8 +72,11 @@ class Command(BaseCommand):
             help="Restore nothing; only start a new sync epoch (after a point-in-time recovery, or a restore by "
                  "other means into the same database): sync clients' cursors answer 410 and they sync in full.",
         )
+        parser.add_argument("--media", metavar="ARCHIVE",
+                            help="Also put the uploaded documents back into the (empty) MEDIA_ROOT from this "
+                                 "archive (backup_database --media wrote it as PATH.media.tar.gz).")
 
-    def handle(self, *args, path, interactive, new_epoch_only, **options):
+    def handle(self, *args, path, interactive, new_epoch_only, media=None, **options):
         if new_epoch_only:
             with transaction.atomic():
                 epoch = start_new_epoch(connection)
@@ -68,6 +101,9 @@ class Command(BaseCommand):
                 f"empty database (PostgreSQL: createdb, then point DATABASE_URL at it; SQLite: a new file name), "
                 f"or drop this one first."
             )
+        archive = Path(media).resolve() if media else None
+        if archive is not None:
+            check_media_restore(archive)
         if interactive:
             answer = input(f"Restore {source} into {connection.vendor} database {name}? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
@@ -88,7 +124,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             epoch = start_new_epoch(connection)
         self.stdout.write(f"Sync epoch {epoch}: sync clients' earlier cursors answer 410 and they sync in full.")
-        self.stdout.write(KEEP_ALSO.replace("Keep with it", "Put back too").format(media=media_root()))
+        if archive is not None:
+            count = extract_media(archive)
+            self.stdout.write(f"Restored {count} uploaded file(s) from {archive} into {media_root()}.")
+        else:
+            self.stdout.write(KEEP_ALSO.replace("Keep with it", "Put back too").format(media=media_root()))
 
     @staticmethod
     def database_exists() -> bool:

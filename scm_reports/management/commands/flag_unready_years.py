@@ -1,20 +1,11 @@
 """Run the readiness job by hand: the same code as the daily Celery task."""
 
-import datetime
-import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from rcf.selectors import framework_today
+from rcf.management.job_options import add_job_options, job_today, json_dumps
 from scm_reports import services
 from scm_reports.tasks import readiness_notices_dispatch
-
-
-def _iso_date(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--today must be a date in YYYY-MM-DD form, not {value!r}.") from None
 
 
 class Command(BaseCommand):
@@ -22,17 +13,14 @@ class Command(BaseCommand):
             "resolve flags that no longer hold, and queue notices to lead POCs.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--today", help="Evaluate as of this date (YYYY-MM-DD); default: today in "
-                                            "RCF_TIME_ZONE.")
-        parser.add_argument("--dry-run", action="store_true", help="Show what would change; write nothing.")
-        parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
+        add_job_options(parser, today_help="Evaluate as of this date (YYYY-MM-DD); default: today in RCF_TIME_ZONE.")
 
     def handle(self, *args, today=None, dry_run=False, json=False, **options):
-        day = _iso_date(today) if today else framework_today()
+        day = job_today(today)
         result = services.readiness_flags_sync(today=day, dry_run=dry_run, with_project_ids=True)
         queued = 0 if dry_run else readiness_notices_dispatch()
         if json:
-            self.stdout.write(_json_dumps(result))
+            self.stdout.write(_jsonjson_dumps(result))
             return
         self._table(result, dry_run=dry_run, queued=queued)
 
@@ -54,7 +42,7 @@ class Command(BaseCommand):
             w(f"Notice tasks queued: {queued}")
 
 
-def _json_dumps(result) -> str:
+def _jsonjson_dumps(result) -> str:
     payload = {
         "today": result["today"],
         "years": [
@@ -65,4 +53,4 @@ def _json_dumps(result) -> str:
         "raised": result["raised"],
         "resolved": result["resolved"],
     }
-    return json.dumps(payload, indent=2)
+    return json_dumps(payload)
