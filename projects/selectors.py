@@ -175,7 +175,7 @@ def overdue_milestones_for(*, poc, today) -> QuerySet:
     from .models import Milestone
 
     return (
-        Milestone.objects.filter(done_on__isnull=True, due_on__lt=today, project__deleted_at__isnull=True)
+        Milestone.objects.filter(milestone_overdue_q(today), project__deleted_at__isnull=True)
         .filter(Q(project__us_lead_poc=poc) | Q(project__rok_lead_poc=poc))
         .select_related("project").order_by("due_on", "id")
     )
@@ -192,7 +192,7 @@ def action_reminder_pocs(*, today):
     from .models import Milestone
 
     with_actions = _live_actions().filter(status="open", due_on__lte=due_soon_until(today=today)).values("owner_id")
-    late = Milestone.objects.filter(done_on__isnull=True, due_on__lt=today, project__deleted_at__isnull=True)
+    late = Milestone.objects.filter(milestone_overdue_q(today), project__deleted_at__isnull=True)
     return (
         PointOfContact.objects.filter(active=True).exclude(email="")
         .filter(Q(pk__in=with_actions) | Q(pk__in=late.values("project__us_lead_poc"))
