@@ -23,9 +23,20 @@ def _reference_data_for_transactional_tests(request):
     six areas, the countries, the SCM cycles) is loaded again here, by the
     migrations' own idempotent seed functions."""
     marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames)
+    if not transactional:
+        yield
         return
     request.getfixturevalue("transactional_db")
+    _seed_reference_data()
+    yield
+    # The flush has run (transactional_db is torn down first): seed again, so
+    # the tests pytest-django runs after this one find the reference data too.
+    _seed_reference_data()
+
+
+def _seed_reference_data():
     from django.apps import apps as global_apps
 
     for module in ("rcf.migrations.0002_seed_reference_data", "scm_reports.migrations.0002_seed_scm_cycles"):
