@@ -22,18 +22,31 @@ def _reference_data_for_transactional_tests(request):
     types, permissions, our roles); the data migrations' reference data (the
     six areas, the countries, the SCM cycles) is loaded again here, by the
     migrations' own idempotent seed functions."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
-        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames)
-    if not transactional:
-        yield
+    if not _is_transactional(request.node):
         return
     request.getfixturevalue("transactional_db")
     _seed_reference_data()
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool((marker is not None and marker.kwargs.get("transaction"))
+                or {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test's flush (its fixtures are torn down by
+    now), put the reference data back: pytest groups tests by parametrised
+    session fixtures (the browser tests' ``browser_name``), so an ordinary
+    database test can run right after one, and it expects the seeded areas,
+    countries, SCM cycles and sync clock like any migrated database."""
     yield
-    # The flush has run (transactional_db is torn down first): seed again, so
-    # the tests pytest-django runs after this one find the reference data too.
-    _seed_reference_data()
+    if _is_transactional(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            _seed_reference_data()
 
 
 def _seed_reference_data():
