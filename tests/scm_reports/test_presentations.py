@@ -4,6 +4,7 @@ the project back through the lifecycle; the SCM's report lists the decisions."""
 
 import datetime
 import io
+import os
 import shutil
 import subprocess
 
@@ -79,8 +80,10 @@ def test_the_report_pdf_lists_what_the_scm_decided(client, viewer, lead, ready, 
     services.presentation_record(project=ready, scm_cycle=scm_57, outcome="noted", by=lead, today=AFTER_57TH)
     client.force_login(viewer)
     response = client.get("/scm/2025/report.pdf")
-    if response.status_code == 503:
-        pytest.skip(response.content.decode())  # WeasyPrint without Pango: the view says so itself
+    if response.status_code == 503:  # WeasyPrint without Pango: the view says so itself
+        if os.environ.get("RCF_REQUIRE_REAL_SERVICES") == "1":
+            pytest.fail(f"CI installs Pango, yet the PDF is unavailable: {response.content.decode()}")
+        pytest.skip(f"{response.content.decode()} (apt-get install libpangoft2-1.0-0; CI installs it)")
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(response.content)
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
