@@ -195,3 +195,10 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, LookupGuardMixin, admin.ModelAdmin)
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+
+# The admin says whose it is (issue 12), in the user's language.
+admin.site.site_header = _("RCF Tracker administration")
+admin.site.site_title = _("RCF Tracker administration")
+admin.site.index_title = _("Records and reference data")
+admin.site.site_url = "/"

@@ -159,3 +159,27 @@ class RequestGuardMiddleware:
         return views.bad_request_page(request, _(
             "The request holds a NUL character (%%00) in %(where)s. No address, search or field of the tracker "
             "can contain one; remove it and try again.") % {"where": where})
+
+
+class HtmxMessagesMiddleware:
+    """After an htmx request, the messages a view queued (``messages.success``…) travel
+    to the page as an ``HX-Trigger: {"rcfToast": …}`` event, which rcf.js shows as a
+    toast (issue 12): every htmx save says what happened, and the message does not
+    wait for the next full page. A redirect is left alone: the page it leads to shows
+    them. An event the view triggered itself is kept."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False) or 300 <= response.status_code < 400 or "HX-Redirect" in response:
+            return response
+        from django.contrib import messages
+
+        queued = [{"message": str(m), "level": m.level_tag or "info"} for m in messages.get_messages(request)]
+        if queued:
+            from django_htmx.http import trigger_client_event
+
+            trigger_client_event(response, "rcfToast", {"value": queued})
+        return response

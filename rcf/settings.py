@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Full-text and trigram search for the header search box on PostgreSQL (issue 12).
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -46,6 +48,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
+    # Only for the Tom Select assets it ships (searchable multi-selects, issue 12); the site's own
+    # script (static/js/pickers.js) turns plain <select multiple> elements into pickers.
+    "django_tomselect",
     # Login lockout and two-factor sign-in; before the project's apps so their permissions exist
     # when scm_reports' post_migrate builds the roles.
     "axes",
@@ -78,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Messages queued during an htmx request become a toast (HX-Trigger), not a stale banner later.
+    "rcf.middleware.HtmxMessagesMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -99,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # {{ value|day }} and {{ value|moment }}: dates in <time>, one format per language.
+            "builtins": ["rcf.templatetags.rcf_format"],
         },
     },
 ]
@@ -151,6 +160,9 @@ LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
+# One unambiguous date format per language ("23 Nov 2026" / "2026년 11월 23일"), times with the
+# time zone named: rcf/formats/<lang>/formats.py (issue 12).
+FORMAT_MODULE_PATH = ["rcf.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 
 STATIC_URL = "static/"

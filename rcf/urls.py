@@ -8,6 +8,9 @@ from . import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
+    # The header search box (issue 12): projects, POCs, organisations, engagements, actions, documents.
+    path("search/", include("projects.search_urls")),
     # One password-change page for everyone: the site's counts wrong current passwords toward the
     # sign-in lockout (rcf.accounts.GuardedPasswordChangeView); the admin's own would not.
     path("admin/password_change/", RedirectView.as_view(pattern_name="password_change", query_string=True)),

@@ -12,7 +12,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.db import InterfaceError, OperationalError, transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -215,3 +215,10 @@ def render_filtered_list(request, *, filterset, queryset, page_template: str, re
     template = results_template if request.htmx and request.htmx.target == "results" else page_template
     return render(request, template, context)
 
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says; the file itself is a static one."""
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

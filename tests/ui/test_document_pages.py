@@ -82,7 +82,7 @@ def test_a_program_renamed_pdf_is_refused_on_the_page_beside_the_file_field(clie
     response = post_upload(client, "project", project.pk, "report.pdf", samples.EXE, **{"document-marking": ""})
     assert response.status_code == 400
     page = response.content.decode()
-    assert re.search(r'id="id_document-file_errors" role="alert"><li>“report.pdf” is a Windows Executable \(.exe\)',
+    assert re.search(r'id="id_document-file_error"><p>“report.pdf” is a Windows Executable \(.exe\)',
                      page)
     assert 'id="id_document-marking_errors"' in page  # every problem at once
     check_markup(page)
