@@ -63,7 +63,8 @@ def test_every_page_fits_a_phone_and_a_desktop_and_has_no_serious_axe_violation(
                 wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
                     .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
                     .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                    + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : ''))""")
+                    + (typeof e.className === 'string' && e.className ? '.' + e.className.split(' ').join('.') : ''))
+                    """)
                 problems.append(f"{where}: {widths[0]} px wide in a {widths[1]} px window ({wide})")
             context_arg = {"exclude": AXE_EXCLUDE[page_spec.slug]} if page_spec.slug in AXE_EXCLUDE else None
             found = serious(AXE.run(page, context=context_arg).response["violations"])
