@@ -59,9 +59,23 @@ class PocUpdateView(PocCreateView):
 class OrganizationListView(StaffView):
     permission_required = "contacts.view_organization"
 
+    # Sortable columns (issue 12): ?sort=name|-name|side|-side|country|-country.
+    SORTS = {"name": ("name", "id"), "side": ("side", "name", "id"), "country": ("country__name", "name", "id")}
+
     def get(self, request):
+        from rcf.list_filters import sort_headers
+
+        sort = request.GET.get("sort", "")
+        key = sort.lstrip("-")
+        if key not in self.SORTS:
+            sort, key = "name", "name"
+        order = self.SORTS[key]
+        if sort.startswith("-"):
+            order = ("-" + order[0], *order[1:])
+        headers = sort_headers(request.GET, sort, [("name", _lazy("Name")), ("side", _lazy("Side")),
+                                                   ("country", _lazy("Country"))])
         return render(request, "contacts/organization_list.html",
-                      {"organizations": selectors.organization_list()})
+                      {"organizations": selectors.organization_list().order_by(*order), "headers": headers})
 
 
 class OrganizationCreateView(TrackedFormView):

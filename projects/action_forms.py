@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from contacts.models import PointOfContact
 
 from .action_filters import engagement_choice_label
-from .forms import DateInput
+from .forms import DateInput, set_placeholder
 from .models import ActionItem, CooperativeProject, Engagement
 
 
@@ -42,6 +42,9 @@ class ActionForm(forms.ModelForm):
         self.fields["owner"].queryset = owners.select_related("organization").order_by("side", "full_name", "id")
         self.fields["owner"].help_text = _("An active point of contact of either side.")
         self.fields["project"].queryset = CooperativeProject.objects.order_by("title", "id")
+        set_placeholder(self.fields["owner"], _("Choose an owner"))
+        set_placeholder(self.fields["project"], _("No project (choose one)"))
+        set_placeholder(self.fields["engagement"], _("No engagement (choose one)"))
         self.fields["external_id"].help_text = _("Optional: the id a sync client or another system gives it.")
         if current is None:
             del self.fields["status"]

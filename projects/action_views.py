@@ -58,12 +58,18 @@ class ActionListView(StaffView):
             data["status"] = "open"
         filterset = ActionFilter(data, queryset=selectors.action_list(today=framework_today()))
         queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        from rcf.list_filters import filter_bar, filter_chips
+
+        keep = ("owner", "status")  # left out, they mean "mine" and "open": removing one sends it empty
+        chips = filter_chips(filterset, data, keep_empty=keep)
         return render_filtered_list(
             request, filterset=filterset, queryset=queryset, name="actions", per_page=self.paginate_by,
             query=data, page_template="projects/actions/action_list.html",
             results_template="projects/actions/_results.html",
             me=me, mine=me is not None and data.get("owner") == str(me.pk),
-            can_change=request.user.has_perm("projects.change_actionitem"), next=request.get_full_path())
+            can_change=request.user.has_perm("projects.change_actionitem"), next=request.get_full_path(),
+            chips=chips, **filter_bar(filterset, chips, data, ("owner", "status"),
+                                      ("side", "project", "due_after", "due_before"), keep_empty=keep))
 
 
 class ActionDoneView(StaffView):
@@ -90,6 +96,8 @@ class ActionDoneView(StaffView):
             problem = " ".join(m for ms in error.message_dict.values() for m in ms) if hasattr(error, "error_dict") \
                 else " ".join(error.messages)
         if request.htmx:
+            if not problem:  # a toast (rcf.middleware.HtmxMessagesMiddleware)
+                messages.success(request, _("“%(title)s” is done.") % {"title": action.title})
             return render(request, "projects/actions/_row.html",
                           _row_context(request, _get_action(pk), problem=problem,
                                        layout=request.POST.get("layout", "")), status=status)

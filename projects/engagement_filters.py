@@ -36,7 +36,9 @@ class CountryCodeFilter(django_filters.ModelChoiceFilter):
 
 
 class EngagementFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=EngagementKind.choices, label=_("Kind"), empty_label=_("Any kind"))
+    # Several kinds at once (?kind=b2b&kind=working): any of them.
+    kind = django_filters.MultipleChoiceFilter(choices=EngagementKind.choices, label=_("Kind"),
+                                               widget=forms.CheckboxSelectMultiple)
     project = django_filters.ModelChoiceFilter(
         queryset=CooperativeProject.objects.order_by("title", "id"), method="filter_project", label=_("Project"),
         empty_label=_("Any project"),

@@ -12,7 +12,7 @@ from contacts.models import Organization, PointOfContact
 from rcf.models import Side
 from rcf.validators import date_in_bounds, no_control_characters
 
-from .forms import DateInput, GroupedCountryField
+from .forms import DateInput, GroupedCountryField, MultiPicker, set_placeholder
 from .models import CooperativeProject, Engagement
 
 # Empty rows offered for other participants and follow-up actions (no script needed).
@@ -43,8 +43,11 @@ class PocLabelMixin:
 
 
 class ParticipantsField(PocLabelMixin, forms.ModelMultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple
     iterator = PocsBySideIterator
+
+    def __init__(self, *args, **kwargs):
+        kwargs["widget"] = MultiPicker(placeholder=_("Choose participants"))
+        super().__init__(*args, **kwargs)
 
 
 class OwnerField(PocLabelMixin, forms.ModelChoiceField):
@@ -84,6 +87,7 @@ class FollowUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = PointOfContact.objects.filter(active=True).select_related(
             "organization").order_by("side", "full_name", "id")
+        set_placeholder(self.fields["owner"], _("Choose an owner"))
 
     def clean(self):
         data = super().clean()
@@ -127,12 +131,12 @@ class EngagementForm(forms.ModelForm):
         field_classes = {"participants": ParticipantsField}
         widgets = {
             "date": DateInput(),
-            "projects": forms.SelectMultiple(attrs={"size": 6}),
-            "industry_organizations": forms.SelectMultiple(attrs={"size": 5}),
+            "projects": MultiPicker(placeholder=_("Choose projects")),
+            "industry_organizations": MultiPicker(placeholder=_("Choose organisations")),
             "summary": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
-            "projects": _("Zero, one or several projects (hold Ctrl or ⌘ to choose more than one)."),
+            "projects": _("Zero, one or several projects."),
             "industry_organizations": _("For a business-to-business meeting: the companies it connected."),
         }
 
@@ -162,9 +166,10 @@ class EngagementForm(forms.ModelForm):
         if fixed_project is not None:
             projects = projects.exclude(pk=fixed_project.pk)
             self.fields["projects"].label = _("Also about other projects")
-            self.fields["projects"].help_text = _("Besides this project (hold Ctrl or ⌘ to choose several).")
+            self.fields["projects"].help_text = _("Besides this project, if the meeting was about others too.")
         self.fields["projects"].queryset = projects.order_by("title", "id")
         self.fields["projects"].required = False
+        set_placeholder(self.fields["kind"], _("Choose a kind"))
         auto_id = kwargs["auto_id"]
         initial_others = list(self.instance.other_participants or []) if linked else []
         # A post without a formset's rows (its management form) is one with no rows: a script or an

@@ -57,12 +57,25 @@ class EngagementListView(StaffView):
     paginate_by = 25
 
     def get(self, request):
+        from rcf.list_filters import filter_bar, filter_chips, sort_headers
+
         filterset = EngagementFilter(request.GET or None, queryset=selectors.engagement_list())
+        for field in filterset.form.fields.values():
+            field.help_text = ""  # the API's wording (ids, ISO codes); the page's controls say it themselves
         queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+        # The date column sorts both ways (newest first by default).
+        sort = request.GET.get("sort") if request.GET.get("sort") in ("date", "-date") else "-date"
+        queryset = queryset.order_by(sort, sort.replace("date", "id"))
+        chips = filter_chips(filterset, request.GET)
         return render_filtered_list(request, filterset=filterset, queryset=queryset, name="engagements",
                                     per_page=self.paginate_by,
                                     page_template="projects/engagements/engagement_list.html",
-                                    results_template="projects/engagements/_results.html")
+                                    results_template="projects/engagements/_results.html",
+                                    chips=chips, sort=sort,
+                                    headers=sort_headers(request.GET, sort, [("date", _("Date"))]),
+                                    **filter_bar(filterset, chips, request.GET, ("kind",),
+                                                 ("project", "participant", "country", "date_after",
+                                                  "date_before")))
 
 
 class EngagementDetailView(StaffView):

@@ -1,17 +1,28 @@
 import django_filters
 from django import forms
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PointOfContact
+from rcf.list_filters import filter_bar, filter_chips, sort_headers
 from rcf.models import CountryGroup, PartnerCountry, PriorityArea
 
 from .models import CooperativeProject, LeadSide, ProjectStatus
 
+# The lifecycle's order (concept first), not the codes' alphabetical one.
+_LIFECYCLE = Case(*[When(status=value, then=Value(rank)) for rank, value in enumerate(ProjectStatus.values)],
+                  output_field=IntegerField())
+
+# Sort keys: "name" ascending, "-name" descending (the list's column headers toggle between the two).
 SORTS = {
     "title": ("title", "id"),
     "-title": ("-title", "-id"),
-    "status": ("status", "id"),
+    "status": (_LIFECYCLE.asc(), "-updated_at", "-id"),
+    "-status": (_LIFECYCLE.desc(), "-updated_at", "-id"),
+    "area": ("priority_area__sort_order", "priority_area__code", "title", "id"),
+    "-area": ("-priority_area__sort_order", "-priority_area__code", "title", "id"),
+    "scm_year": (F("scm_year").asc(nulls_last=True), "-updated_at", "-id"),
+    "-scm_year": (F("scm_year").desc(nulls_last=True), "-updated_at", "-id"),
     "priority": (F("priority").asc(nulls_last=True), "id"),
     "-priority": (F("priority").desc(nulls_last=True), "-id"),
     "ready_on": (F("ready_on").asc(nulls_last=True), "id"),
@@ -19,23 +30,32 @@ SORTS = {
     "updated": ("updated_at", "id"),
     "-updated": ("-updated_at", "-id"),
 }
+DEFAULT_SORT = "-updated"
 SORT_LABELS = [
+    ("-updated", _("Most recently changed")),
+    ("updated", _("Least recently changed")),
     ("title", _("Title A–Z")),
     ("-title", _("Title Z–A")),
-    ("status", _("Status")),
+    ("status", _("Status, lifecycle order")),
+    ("-status", _("Status, reverse lifecycle order")),
+    ("area", _("Priority area")),
+    ("-area", _("Priority area, reversed")),
     ("priority", _("Priority, highest first")),
     ("-priority", _("Priority, lowest first")),
+    ("scm_year", _("SCM year, earliest first")),
+    ("-scm_year", _("SCM year, latest first")),
     ("-ready_on", _("Ready, newest first")),
     ("ready_on", _("Ready, oldest first")),
-    ("updated", _("Least recently changed")),
 ]
 
 
 def filter_by_area(queryset, area):
-    """Projects whose primary area is ``area`` or that touch it as another area."""
+    """Projects whose primary area is ``area`` (one area, or several: any of
+    them) or that touch it as another area."""
+    areas = list(area) if isinstance(area, (list, tuple, QuerySet)) else [area]
     return queryset.filter(
-        Q(priority_area=area) | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
-            priorityarea=area).values("cooperativeproject"))
+        Q(priority_area__in=areas) | Q(pk__in=CooperativeProject.additional_areas.through.objects.filter(
+            priorityarea__in=areas).values("cooperativeproject"))
     )
 
 
@@ -47,34 +67,43 @@ def filter_by_year(queryset, year):
 
 class ProjectFilter(django_filters.FilterSet):
     """The staff list's filters. ``year`` is the SCM year a project counts for
-    (the readiness rule, annotated by projects.selectors.project_list)."""
+    (the readiness rule, annotated by projects.selectors.project_list).
 
-    q = django_filters.CharFilter(method="search", label=_("Search"))
-    priority_area = django_filters.ModelChoiceFilter(
+    Status, areas, lead side, countries, country groups and lead POCs take
+    several values (``?status=ready&status=prioritized``): a project matches
+    any of them within one filter, and every filter given."""
+
+    q = django_filters.CharFilter(
+        method="search", label=_("Search"),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, summary or external id"),
+                                      "autocomplete": "off"}))
+    status = django_filters.MultipleChoiceFilter(
+        choices=ProjectStatus.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple)
+    priority_area = django_filters.ModelMultipleChoiceFilter(
         queryset=PriorityArea.objects.all(), to_field_name="code", label=_("Priority area"),
-        method="filter_area",
+        method="filter_area", widget=forms.CheckboxSelectMultiple,
     )
     # The primary area only: what the dashboard's areas × status matrix counts.
     primary_area = django_filters.ModelChoiceFilter(
         queryset=PriorityArea.objects.all(), to_field_name="code", field_name="priority_area",
         label=_("Primary priority area"), widget=forms.HiddenInput,
     )
-    status = django_filters.ChoiceFilter(choices=ProjectStatus.choices, label=_("Status"))
-    lead_side = django_filters.ChoiceFilter(choices=LeadSide.choices, label=_("Lead side"))
-    country = django_filters.ModelChoiceFilter(
+    lead_side = django_filters.MultipleChoiceFilter(
+        choices=LeadSide.choices, label=_("Lead side"), widget=forms.CheckboxSelectMultiple)
+    country = django_filters.ModelMultipleChoiceFilter(
         queryset=PartnerCountry.objects.all(), to_field_name="iso2", method="filter_country",
-        label=_("Partner country"),
+        label=_("Partner country"), widget=forms.CheckboxSelectMultiple,
     )
-    country_group = django_filters.ChoiceFilter(
-        choices=CountryGroup.choices, method="filter_group", label=_("Country group")
+    country_group = django_filters.MultipleChoiceFilter(
+        choices=CountryGroup.choices, method="filter_group", label=_("Country group"),
+        widget=forms.CheckboxSelectMultiple,
     )
     year = django_filters.NumberFilter(method="filter_year", label=_("SCM year"))
-    lead_poc = django_filters.ModelChoiceFilter(
-        queryset=PointOfContact.objects.filter(is_lead=True), method="filter_lead_poc", label=_("Lead POC")
+    lead_poc = django_filters.ModelMultipleChoiceFilter(
+        queryset=PointOfContact.objects.filter(is_lead=True).order_by("side", "full_name", "id"),
+        method="filter_lead_poc", label=_("Lead POC"), widget=forms.CheckboxSelectMultiple,
     )
-    sort = django_filters.ChoiceFilter(
-        choices=SORT_LABELS, method="sort_by", label=_("Sort"), empty_label=_("Most recently changed")
-    )
+    sort = django_filters.ChoiceFilter(choices=SORT_LABELS, method="sort_by", label=_("Sort"), empty_label=None)
 
     class Meta:
         model = CooperativeProject
@@ -88,21 +117,29 @@ class ProjectFilter(django_filters.FilterSet):
         )
 
     def filter_area(self, queryset, name, value):
+        if not value:  # a multiple choice left empty is an empty queryset, not None
+            return queryset
         return filter_by_area(queryset, value)
 
     def filter_year(self, queryset, name, value):
         return filter_by_year(queryset, value)
 
     def filter_country(self, queryset, name, value):
+        if not value:  # a multiple choice left empty is an empty queryset, not None
+            return queryset
         return queryset.filter(pk__in=CooperativeProject.partner_countries.through.objects.filter(
-            partnercountry=value).values("cooperativeproject"))
+            partnercountry__in=value).values("cooperativeproject"))
 
     def filter_group(self, queryset, name, value):
+        if not value:  # a multiple choice left empty is an empty queryset, not None
+            return queryset
         return queryset.filter(pk__in=CooperativeProject.partner_countries.through.objects.filter(
-            partnercountry__group=value).values("cooperativeproject"))
+            partnercountry__group__in=value).values("cooperativeproject"))
 
     def filter_lead_poc(self, queryset, name, value):
-        return queryset.filter(Q(us_lead_poc=value) | Q(rok_lead_poc=value))
+        if not value:  # a multiple choice left empty is an empty queryset, not None
+            return queryset
+        return queryset.filter(Q(us_lead_poc__in=value) | Q(rok_lead_poc__in=value))
 
     def sort_by(self, queryset, name, value):
         return queryset.order_by(*SORTS[value])
@@ -111,5 +148,27 @@ class ProjectFilter(django_filters.FilterSet):
     def qs(self):
         queryset = super().qs
         if not self.form.cleaned_data.get("sort"):
-            queryset = queryset.order_by("-updated_at", "-id")
+            queryset = queryset.order_by(*SORTS[DEFAULT_SORT])
         return queryset
+
+
+# --- The list page (issue 12): its filter bar and sortable headers (helpers in rcf.list_filters) ----------
+
+# The list's sortable columns: the key of their ascending sort (SORTS), in the table's order.
+PROJECT_SORT_COLUMNS = [("title", _("Title")), ("area", _("Priority area")), ("status", _("Status")),
+                        ("priority", _("Priority")), ("scm_year", _("SCM year")), ("updated", _("Updated"))]
+# Shown in the bar; the others open under "More filters".
+PROJECT_MAIN_FILTERS = ("status", "priority_area", "country")
+PROJECT_MORE_FILTERS = ("lead_side", "country_group", "lead_poc", "year")
+
+
+def project_list_context(filterset, query) -> dict:
+    """What the list page shows around the rows: chips, the sortable headers,
+    the number of active filters (in all, and under "More filters")."""
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    current = data.get("sort") or DEFAULT_SORT
+    chips = filter_chips(filterset, query)
+    return {
+        "chips": chips, "sort": current, "headers": sort_headers(query, current, PROJECT_SORT_COLUMNS),
+        **filter_bar(filterset, chips, query, PROJECT_MAIN_FILTERS, PROJECT_MORE_FILTERS),
+    }

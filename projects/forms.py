@@ -34,11 +34,39 @@ class GroupedCountryIterator(ModelChoiceIterator):
                 yield (label, members)
 
 
+class Picker(forms.Select):
+    """A select that static/js/pickers.js turns into a searchable picker
+    (Tom Select); without JavaScript it is the plain select."""
+
+    def __init__(self, placeholder="", attrs=None, **kwargs):
+        super().__init__(attrs={"data-picker": "", "data-placeholder": placeholder, **(attrs or {})}, **kwargs)
+
+
+class MultiPicker(forms.SelectMultiple):
+    """A multiple select that static/js/pickers.js turns into a searchable
+    picker with chips (Tom Select); without JavaScript it is the plain
+    multiple select (Ctrl/⌘-click)."""
+
+    def __init__(self, placeholder="", attrs=None, **kwargs):
+        super().__init__(attrs={"data-picker": "", "data-placeholder": placeholder, "size": 6, **(attrs or {})},
+                         **kwargs)
+
+
+def set_placeholder(field: forms.Field, text) -> None:
+    """The empty choice of a select says what to do ("Choose an area"), not
+    "---------". A ModelChoiceField's empty label, or a ChoiceField's blank
+    choice (added when missing: a required field with no default)."""
+    if isinstance(field, forms.ModelChoiceField):
+        field.empty_label = text
+    elif isinstance(field, forms.ChoiceField):
+        field.choices = [("", text), *[c for c in field.choices if c[0] not in ("", None)]]
+
+
 class GroupedCountryField(forms.ModelMultipleChoiceField):
-    widget = forms.CheckboxSelectMultiple
     iterator = GroupedCountryIterator
 
     def __init__(self, **kwargs):
+        kwargs.setdefault("widget", MultiPicker(placeholder=_("Choose countries")))
         super().__init__(queryset=PartnerCountry.objects.order_by("group", "name"), **kwargs)
 
 
@@ -53,7 +81,7 @@ class ProjectForm(forms.ModelForm):
         queryset=PartnerCountry.objects.filter(group=CountryGroup.LIKE_MINDED),
         label=_("Like-minded partners complemented"),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=MultiPicker(placeholder=_("Choose partners")),
     )
 
     class Meta:
@@ -68,8 +96,8 @@ class ProjectForm(forms.ModelForm):
         widgets = {
             "start_date": DateInput(),
             "end_date": DateInput(),
-            "additional_areas": forms.CheckboxSelectMultiple,
-            "industry_partners": forms.SelectMultiple,
+            "additional_areas": MultiPicker(placeholder=_("Choose areas")),
+            "industry_partners": MultiPicker(placeholder=_("Choose organisations")),
             "summary": forms.Textarea(attrs={"rows": 4}),
             # lang="ko": the right font and screen-reader voice for the Korean text.
             "title_ko": forms.TextInput(attrs={"lang": "ko"}),
@@ -86,12 +114,25 @@ class ProjectForm(forms.ModelForm):
         self.fields["industry_partners"].queryset = Organization.objects.filter(side="industry")
         self.fields["priority_area"].queryset = PriorityArea.objects.all()
         self.fields["additional_areas"].queryset = PriorityArea.objects.all()
+        # Real placeholders instead of "---------".
+        set_placeholder(self.fields["priority_area"], _("Choose an area"))
+        set_placeholder(self.fields["us_lead_poc"], _("Choose the U.S. lead"))
+        set_placeholder(self.fields["rok_lead_poc"], _("Choose the ROK lead"))
+        set_placeholder(self.fields["lead_side"], _("Choose a side"))
+        self.fields["summary"].help_text = _("In English or Korean: one of the two summaries is needed for Ready.")
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
         if user is not None and not services.can_act_as_lead(user):
             # Priority is the lead POCs' call; others see it, they cannot set it.
             self.fields["priority"].disabled = True
             self.fields["priority"].help_text = _("Set by lead POCs.")
+
+    @property
+    def ready_fields(self) -> list[str]:
+        """The fields a project needs before it can be ready, as the service
+        that refuses the step lists them (a blank project misses them all),
+        and the priority it must keep (project_transition)."""
+        return [*services.ready_requirements_errors(CooperativeProject(), 0), "priority"]
 
     def service_data(self) -> dict:
         data = {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.cleaned_data}
@@ -123,4 +164,4 @@ class ConcurrenceAnswerForm(forms.Form):
                                          max_value=2**31 - 1)
 
 
-__all__ = ["ConcurrenceAnswerForm", "ProjectForm", "TransitionForm", "services"]
+__all__ = ["ConcurrenceAnswerForm", "MultiPicker", "Picker", "ProjectForm", "TransitionForm", "services"]

@@ -9,7 +9,7 @@ fields' ids must not collide (the engagement form has a ``date`` too)."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import DateInput
+from .forms import DateInput, set_placeholder
 from .models import Milestone, ProgressUpdate
 
 PROGRESS_PREFIX = "progress"
@@ -30,6 +30,7 @@ class ProgressUpdateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", PROGRESS_PREFIX)
         super().__init__(*args, **kwargs)
+        set_placeholder(self.fields["health"], _("Choose the health"))
 
 
 class MilestoneForm(forms.ModelForm):

@@ -524,3 +524,148 @@ def resource_tables(rows: list[dict]) -> list[dict]:
                 all_sides.append({"kind": kind, "label": label, "total": sum(values) if values else None})
         tables.append({"currency": currency, "kinds": kinds, "rows": list(sides.values()), "all": all_sides})
     return tables
+
+
+# --- The project page's lifecycle stepper (issue 12) -----------------------------------
+
+LIFECYCLE_PATH = ("concept", "under_review", "prioritized", "ready", "presented", "in_implementation", "completed")
+# Reasons the step form itself can fix (its inputs); the others are fixed elsewhere (the project form, a role).
+STEP_FORM_FIELDS = ("priority", "ready_on")
+# Reasons fixed in the project form: the field it links to.
+PROJECT_FORM_FIELDS = ("summary", "us_lead_poc", "rok_lead_poc", "partner_countries", "priority_area")
+
+
+def _reasons(problems) -> list[dict]:
+    """projects.services.transition_problems' refusals as (field, message) rows."""
+    from django.core.exceptions import PermissionDenied
+
+    rows = []
+    for problem in problems:
+        if isinstance(problem, PermissionDenied):
+            rows.append({"field": "role", "message": str(problem)})
+        elif hasattr(problem, "error_dict"):
+            for field, messages in problem.message_dict.items():
+                rows.extend({"field": field, "message": m} for m in messages)
+        else:
+            rows.extend({"field": "", "message": m} for m in problem.messages)
+    return rows
+
+
+def step_requirements(*, project: CooperativeProject, user, today=None) -> list[dict]:
+    """For each status ``project`` may move to next (lifecycle order), whether
+    ``user`` may take that step now and, if not, every reason why, from the
+    same checks that enforce the step (``services.transition_problems``,
+    ``services.proposal_conflict``): nothing is decided here.
+
+    Each row: ``status``, ``label``, ``direction`` ("forward", "back", "side"),
+    ``scm`` (the step is taken by recording an SCM presentation), ``reasons``
+    (list of {field, message}), ``blocked`` (reasons the step form cannot fix),
+    ``allowed`` (no reason at all), and for the ready step ``ready_on_min`` /
+    ``ready_on_max`` with the messages a date outside them gets."""
+    import datetime
+
+    from django.conf import settings
+
+    from contacts.selectors import acting_lead_poc
+    from rcf.selectors import framework_today
+
+    from . import services
+    from .models import ProjectStatus
+
+    if project.is_deleted:
+        return []
+    today = today or framework_today()
+    here = project.status
+    position = LIFECYCLE_PATH.index(here) if here in LIFECYCLE_PATH else None
+    poc = acting_lead_poc(user) if user is not None else None
+    rows = []
+    for status in services.allowed_transitions(project=project):
+        scm = (here, status) in services.SCM_STEPS
+        # The SCM step is taken by recording the presentation (scm_reports, at_scm=True).
+        reasons = _reasons(services.transition_problems(project=project, to=status, by=user, today=today,
+                                                        at_scm=scm))
+        if (poc is not None and settings.RCF_JOINT_CONCURRENCE
+                and services.is_joint_step(from_status=here, to_status=status)):
+            conflict = services.proposal_conflict(project=project, step=status, poc=poc)
+            if conflict is not None:
+                reasons.extend(_reasons([conflict]))
+        if status in (ProjectStatus.ON_HOLD, ProjectStatus.WITHDRAWN) or position is None \
+                or status not in LIFECYCLE_PATH:
+            direction = "side" if status in (ProjectStatus.ON_HOLD, ProjectStatus.WITHDRAWN) else "forward"
+        else:
+            direction = "forward" if LIFECYCLE_PATH.index(status) > position else "back"
+        row = {
+            "status": status,
+            "label": ProjectStatus(status).label,
+            "direction": direction,
+            "scm": scm,
+            "joint": services.is_joint_step(from_status=here, to_status=status),
+            "reasons": reasons,
+            "blocked": [r for r in reasons if r["field"] not in STEP_FORM_FIELDS],
+            "fixable": [r for r in reasons if r["field"] in STEP_FORM_FIELDS],
+            "allowed": not reasons,
+            "role_blocked": any(r["field"] == "role" for r in reasons),
+            # Refused for a reason the project form cannot fix either (role, an open proposal): no form to fill.
+            "no_form": any(r["field"] not in STEP_FORM_FIELDS + PROJECT_FORM_FIELDS for r in reasons),
+            "asks_priority": status == ProjectStatus.PRIORITIZED and direction == "forward",
+            "asks_ready_on": status == ProjectStatus.READY,
+        }
+        if status == ProjectStatus.READY:
+            # The limits on the backfill date, with the messages the rule itself gives outside them.
+            left = services._last_left_ready(project)
+            row["ready_on_max"] = today
+            row["ready_on_min"] = left
+            row["ready_on_max_message"] = _field_message(services.transition_problems(
+                project=project, to=status, by=None, today=today, ready_on=today + datetime.timedelta(days=1)),
+                "ready_on")
+            if left is not None:
+                row["ready_on_min_message"] = _field_message(services.transition_problems(
+                    project=project, to=status, by=None, today=today, ready_on=left - datetime.timedelta(days=1)),
+                    "ready_on")
+        if row["asks_priority"]:
+            row["priority_message"] = _field_message(services.transition_problems(
+                project=project, to=status, by=None, today=today, priority=9), "priority")
+        rows.append(row)
+    order = {"forward": 0, "side": 1, "back": 2}
+    rows.sort(key=lambda r: order[r["direction"]])  # stable: lifecycle order within each group
+    return rows
+
+
+def _field_message(problems, field: str) -> str:
+    """The first message the rule gives ``field`` (what a bad value in the step form's input is told)."""
+    return next((r["message"] for r in _reasons(problems) if r["field"] == field), "")
+
+
+def lifecycle_path(project: CooperativeProject) -> dict:
+    """The stepper's path: each status of the forward path as done, current or
+    to do. On hold or withdrawn, the path stops where the project was held or
+    withdrawn from (``paused_at``) and ``side`` names the side state."""
+    from .models import ProjectStatus
+
+    here = project.status
+    side = None
+    at = here
+    if here not in LIFECYCLE_PATH:
+        side = here
+        left = [t for t in project.transitions.all() if t.to_status == here]
+        left.sort(key=lambda t: (t.at, t.id))
+        at = left[-1].from_status if left else None
+        while at not in LIFECYCLE_PATH and at is not None:  # withdrawn while on hold: where it was held from
+            earlier = [t for t in project.transitions.all() if t.to_status == at and t.at <= left[-1].at]
+            earlier.sort(key=lambda t: (t.at, t.id))
+            at = earlier[-1].from_status if earlier else None
+            left = earlier
+    position = LIFECYCLE_PATH.index(at) if at in LIFECYCLE_PATH else -1
+    steps = []
+    for index, status in enumerate(LIFECYCLE_PATH):
+        if index < position or (here == ProjectStatus.COMPLETED and status == here):
+            state = "done"
+        elif index == position:
+            state = "paused" if side else "current"
+        else:
+            state = "todo"
+        steps.append({"status": status, "label": ProjectStatus(status).label, "state": state,
+                      "number": index + 1})
+    return {"steps": steps, "side": side, "side_label": ProjectStatus(side).label if side else "",
+            "paused_at": ProjectStatus(at).label if side and at else "", "count": len(LIFECYCLE_PATH),
+            "position": position + 1}

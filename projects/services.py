@@ -161,6 +161,75 @@ def ready_requirements_errors(project: CooperativeProject, partner_country_count
     return errors
 
 
+def transition_problems(
+    *,
+    project: CooperativeProject,
+    to: str,
+    by=None,
+    ready_on: datetime.date | None = None,
+    priority: int | None = None,
+    today: datetime.date | None = None,
+    joint_decision: bool = False,
+    at_scm: bool = False,
+) -> list[ValidationError | PermissionDenied]:
+    """Every reason ``project_transition`` refuses this step, in the order it
+    checks them: a list of the exceptions it would raise (it raises the
+    first). Empty: the step may be taken. The one place the lifecycle's rules
+    live; the project page's stepper (projects.selectors.step_requirements)
+    shows them before anyone submits."""
+    today = today or framework_today()
+    if to not in S.values:
+        return [ValidationError({"to": [_("Unknown status “%(status)s”.") % {"status": to}]})]
+    if project.is_deleted:
+        return [ValidationError(_("A deleted project cannot change status."))]
+    from_status = project.status
+    if to not in allowed_transitions(project=project, at_scm=at_scm):
+        return [ValidationError({"to": [_("A project cannot move from “%(from)s” to “%(to)s”.")
+                                        % {"from": S(from_status).label, "to": S(to).label}]})]
+    problems: list[ValidationError | PermissionDenied] = []
+    if not joint_decision and not can_take_step(user=by, from_status=from_status, to_status=to):
+        problems.append(PermissionDenied(
+            _("Only lead POCs can move a project from “%(from)s” to “%(to)s”: your login is not linked to an "
+              "active lead POC of the U.S. or ROK side.") % {"from": S(from_status).label, "to": S(to).label}))
+    if (from_status, to) in SCM_STEPS and not at_scm:
+        problems.append(ValidationError({"to": [_(
+            "A project is presented at an SCM: record the presentation with the SCM and its outcome (the "
+            "project page's “Move to Presented” form, or POST /api/v1/scm-presentations/ with project, scm_cycle "
+            "and outcome).")]}))
+    if ready_on is not None and to != S.READY:
+        problems.append(ValidationError(
+            {"ready_on": [_("A ready date can only be given when the project becomes ready.")]}))
+
+    new_priority = project.priority
+    if priority is not None:
+        if not joint_decision:
+            try:
+                _check_priority_permission(by, project.priority, int(priority))
+            except PermissionDenied as refusal:
+                problems.append(refusal)
+        if not (1 <= int(priority) <= 5):
+            problems.append(ValidationError({"priority": [_("Priority must be between 1 (highest) and 5.")]}))
+        else:
+            new_priority = int(priority)
+    if to in (S.PRIORITIZED, S.READY) and new_priority is None:
+        problems.append(ValidationError({"priority": [_("Set a priority (1-5) to prioritise the project.")]}))
+
+    if to == S.READY:
+        errors = ready_requirements_errors(project, project.partner_countries.count())
+        step_ready_on = ready_on if ready_on is not None else today
+        if step_ready_on > today:
+            errors["ready_on"] = [_("The ready date cannot be in the future.")]
+        else:
+            left = _last_left_ready(project)
+            if left is not None and step_ready_on < left:
+                # ready_on means "ready from then on": not before it last stopped being ready.
+                errors["ready_on"] = [_("The ready date cannot be before %(date)s, when the project last left "
+                                        "“Ready”.") % {"date": left.isoformat()}]
+        if errors:
+            problems.append(ValidationError(errors))
+    return problems
+
+
 @transaction.atomic
 def project_transition(
     *,
@@ -191,56 +260,13 @@ def project_transition(
     recorded by scm_reports) opens the ``SCM_STEPS``. ``by=None`` is the
     system (commands, migrations)."""
     today = today or framework_today()
-    if to not in S.values:
-        raise ValidationError({"to": [_("Unknown status “%(status)s”.") % {"status": to}]})
-    if project.is_deleted:
-        raise ValidationError(_("A deleted project cannot change status."))
+    problems = transition_problems(project=project, to=to, by=by, ready_on=ready_on, priority=priority,
+                                   today=today, joint_decision=joint_decision, at_scm=at_scm)
+    if problems:
+        raise problems[0]
     from_status = project.status
-    if to not in allowed_transitions(project=project, at_scm=at_scm):
-        raise ValidationError(
-            {
-                "to": [
-                    _("A project cannot move from “%(from)s” to “%(to)s”.")
-                    % {"from": S(from_status).label, "to": S(to).label}
-                ]
-            }
-        )
-    if not joint_decision and not can_take_step(user=by, from_status=from_status, to_status=to):
-        raise PermissionDenied(_("Only lead POCs can move a project from “%(from)s” to “%(to)s”: your login is "
-                                 "not linked to an active lead POC of the U.S. or ROK side.")
-                               % {"from": S(from_status).label, "to": S(to).label})
-    if (from_status, to) in SCM_STEPS and not at_scm:
-        raise ValidationError({"to": [_(
-            "A project is presented at an SCM: record the presentation with the SCM and its outcome (the "
-            "project page's “Move to Presented” form, or POST /api/v1/scm-presentations/ with project, scm_cycle "
-            "and outcome).")]})
-    if ready_on is not None and to != S.READY:
-        raise ValidationError({"ready_on": [_("A ready date can only be given when the project becomes ready.")]})
-
-    new_priority = project.priority
-    if priority is not None:
-        if not joint_decision:
-            _check_priority_permission(by, project.priority, int(priority))
-        if not (1 <= int(priority) <= 5):
-            raise ValidationError({"priority": [_("Priority must be between 1 (highest) and 5.")]})
-        new_priority = int(priority)
-    if to in (S.PRIORITIZED, S.READY) and new_priority is None:
-        raise ValidationError({"priority": [_("Set a priority (1-5) to prioritise the project.")]})
-
-    step_ready_on = None
-    if to == S.READY:
-        errors = ready_requirements_errors(project, project.partner_countries.count())
-        step_ready_on = ready_on if ready_on is not None else today
-        if step_ready_on > today:
-            errors["ready_on"] = [_("The ready date cannot be in the future.")]
-        else:
-            left = _last_left_ready(project)
-            if left is not None and step_ready_on < left:
-                # ready_on means "ready from then on": not before it last stopped being ready.
-                errors["ready_on"] = [_("The ready date cannot be before %(date)s, when the project last left "
-                                        "“Ready”.") % {"date": left.isoformat()}]
-        if errors:
-            raise ValidationError(errors)
+    new_priority = int(priority) if priority is not None else project.priority
+    step_ready_on = (ready_on if ready_on is not None else today) if to == S.READY else None
 
     if (by is not None and not joint_decision and settings.RCF_JOINT_CONCURRENCE
             and is_joint_step(from_status=from_status, to_status=to)):
@@ -300,9 +326,9 @@ def _propose(*, project, step, by, note, priority, ready_on, expected_version) -
         raise PermissionDenied(_("Only a lead POC of the U.S. or ROK side can propose this step."))
     if expected_version is not None and expected_version != project.version:
         raise VersionConflict(CooperativeProject.all_objects.get(pk=project.pk))
-    existing = open_proposal(project=project, step=step)
-    if existing is not None:
-        raise _already_proposed(existing, poc)
+    conflict = proposal_conflict(project=project, step=step, poc=poc)
+    if conflict is not None:
+        raise conflict
     proposal = Concurrence(
         project=project,
         step=step,
@@ -326,6 +352,12 @@ def _propose(*, project, step, by, note, priority, ready_on, expected_version) -
             raise
         raise _already_proposed(winner, poc) from None
     return proposal
+
+
+def proposal_conflict(*, project: CooperativeProject, step: str, poc) -> ProposalConflict | None:
+    """Why ``poc`` cannot propose ``step`` now (a proposal for it is open), or None."""
+    existing = open_proposal(project=project, step=step)
+    return _already_proposed(existing, poc) if existing is not None else None
 
 
 def _already_proposed(existing: Concurrence, poc) -> ProposalConflict:

@@ -2,11 +2,12 @@
 projects.services; every read comes from projects.selectors."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
@@ -40,10 +41,13 @@ class ProjectListView(StaffView):
     paginate_by = 25
 
     def get(self, request):
+        from .filters import project_list_context
+
         filterset, queryset = _filtered_projects(request)
         return render_filtered_list(request, filterset=filterset, queryset=queryset, name="projects",
                                     per_page=self.paginate_by, page_template="projects/project_list.html",
-                                    results_template="projects/_results.html")
+                                    results_template="projects/_results.html",
+                                    **project_list_context(filterset, request.GET))
 
 
 class ProjectDetailView(StaffView):
@@ -56,16 +60,19 @@ class ProjectDetailView(StaffView):
 
     @staticmethod
     def context(request, project, **extra):
-        steps = [
-            (status, ProjectStatus(status).label)
-            for status in services.allowed_transitions(project=project)
-            if services.can_take_step(user=request.user, from_status=project.status, to_status=status)
-        ] if not project.is_deleted else []
+        # The stepper (issue 12): every step open from here, allowed or refused with the reasons the
+        # service itself gives (projects.services.transition_problems).
+        stepper = selectors.step_requirements(project=project, user=request.user)
+        primary = next((row for row in stepper if row["direction"] == "forward"), None)
         proposal = services.open_proposal(project=project) if not project.is_deleted else None
         acting = acting_lead_poc(request.user)
         return {
             "project": project,
-            "steps": steps,
+            "stepper": stepper,
+            "primary_step": primary,
+            "other_steps": [row for row in stepper if row is not primary],
+            "lifecycle_path": selectors.lifecycle_path(project),
+            "project_form_fields": selectors.PROJECT_FORM_FIELDS,
             # Joint concurrence (templates/projects/_concurrence.html).
             "proposal": proposal,
             "can_answer": bool(proposal and acting and acting.side != proposal.side
@@ -142,37 +149,52 @@ class ProjectUpdateView(StaffView):
 
 
 class ProjectTransitionView(StaffView):
+    """One lifecycle step. A refused step re-renders the project page with the
+    note kept and the reason next to the step's form (which takes the focus)."""
+
     permission_required = "projects.change_cooperativeproject"
 
     def post(self, request, pk):
         project = _get_project(request, pk)
         form = TransitionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("The step was refused: %(errors)s") % {
+            return self.refused(request, project, form, _("The step was refused: %(errors)s") % {
                 "errors": "; ".join(f"{form.fields[f].label if f in form.fields else ''} {' '.join(e)}".strip()
                                     for f, e in form.errors.items())})
-            return redirect("projects:detail", pk=pk)
         data = form.cleaned_data
         try:
             result = services.project_transition(
                 project=CooperativeProject.objects.get(pk=pk), to=data["to"], by=request.user, note=data["note"],
                 ready_on=data["ready_on"], priority=data["priority"], expected_version=data["version"] or None)
         except VersionConflict:
-            messages.error(request, _("The project changed while you were looking at it; nothing was done. "
-                                      "Check its current state and try again."))
+            return self.refused(request, _get_project(request, pk), form, _(
+                "The project changed while you were looking at it; nothing was done. Check its current state "
+                "and try again."), status=409)
+        except PermissionDenied as refusal:
+            return self.refused(request, project, form, _("The step to “%(to)s” was refused: %(reasons)s") % {
+                "to": ProjectStatus(data["to"]).label, "reasons": str(refusal)}, status=403)
         except ValidationError as error:
             reasons = [f"{' '.join(m)}" for m in error.message_dict.values()] if hasattr(error, "error_dict") \
                 else error.messages
-            messages.error(request, _("The step to “%(to)s” was refused: %(reasons)s") % {
+            if hasattr(error, "error_dict"):
+                for field, messages_ in error.message_dict.items():
+                    if field in ("priority", "ready_on", "note"):
+                        form.add_error(field, messages_)
+            return self.refused(request, project, form, _("The step to “%(to)s” was refused: %(reasons)s") % {
                 "to": ProjectStatus(data["to"]).label, "reasons": " ".join(reasons)})
+        if isinstance(result, Concurrence):
+            messages.success(request, _("Proposed “%(status)s”: %(awaiting)s.") % {
+                "status": ProjectStatus(data["to"]).label, "awaiting": result.awaiting_label()})
         else:
-            if isinstance(result, Concurrence):
-                messages.success(request, _("Proposed “%(status)s”: %(awaiting)s.") % {
-                    "status": ProjectStatus(data["to"]).label, "awaiting": result.awaiting_label()})
-            else:
-                messages.success(request, _("The project is now “%(status)s”.") % {
-                    "status": ProjectStatus(data["to"]).label})
+            messages.success(request, _("The project is now “%(status)s”.") % {
+                "status": ProjectStatus(data["to"]).label})
         return redirect("projects:detail", pk=project.pk)
+
+    @staticmethod
+    def refused(request, project, form, message, status=400):
+        return render(request, "projects/project_detail.html", ProjectDetailView.context(
+            request, project, transition_form=form, step_error=message,
+            step_error_to=form.data.get("to", "")), status=status)
 
 
 class ConcurrenceAnswerView(StaffView):
@@ -254,15 +276,29 @@ class EngagementCreateView(StaffView):
 
         project = _get_project(request, pk)
         form = EngagementForm(request.POST, fixed_project=project, with_follow_ups=can_add_follow_ups(request.user))
+        done = reverse("projects:detail", args=[pk]) + "#engagements"
         if create_engagement(request, form, follow_up_project=project) is not None:
-            return redirect(reverse("projects:detail", args=[pk]) + "#engagements")
+            if request.htmx:
+                # The page again (the new engagement, its follow-up actions), at its engagements: a
+                # redirect to the same page with only a new #fragment needs the reload too.
+                response = HttpResponseClientRedirect(done)
+                response["HX-Refresh"] = "true"
+                return response
+            return redirect(done)
+        if request.htmx:
+            # Only the form comes back, where the user is, its error summary focused (rcf.js); 200: htmx
+            # swaps only a successful response.
+            return render(request, "projects/engagements/_log_form_body.html",
+                          {"project": project, "engagement_form": form})
+        # Without script: the whole page, at the form (its action ends in #log-engagement).
         project = _get_project(request, pk)
         return render(request, "projects/project_detail.html",
                       ProjectDetailView.context(request, project, engagement_form=form), status=400)
 
 
 class ProjectExportView(StaffView):
-    """The list with its current filters, as CSV or XLSX."""
+    """The list with its current filters, as CSV or XLSX; ``?id=1&id=2`` (the
+    rows ticked on the list) exports just those."""
 
     permission_required = "projects.view_cooperativeproject"
 
@@ -272,6 +308,10 @@ class ProjectExportView(StaffView):
         from .exports import project_columns, project_rows
 
         _filterset, queryset = _filtered_projects(request)
+        if "id" in request.GET or "selection" in request.GET:
+            # The rows ticked on the list (?id=1&id=2): those only, in the list's order (none ticked: none).
+            ids = [int(v) for v in request.GET.getlist("id") if v.isdigit() and len(v) < 19]
+            queryset = queryset.filter(pk__in=ids)
         rows = project_rows(queryset)
         stamp = framework_today().isoformat()
         if fmt == "csv":

@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django_tomselect
 import environ
 from django.utils.translation import gettext_lazy as _
 
@@ -48,9 +49,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_htmx",
-    # Only for the Tom Select assets it ships (searchable multi-selects, issue 12); the site's own
-    # script (static/js/pickers.js) turns plain <select multiple> elements into pickers.
-    "django_tomselect",
     # Login lockout and two-factor sign-in; before the project's apps so their permissions exist
     # when scm_reports' post_migrate builds the roles.
     "axes",
@@ -167,7 +165,11 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Seoul")
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The Tom Select assets that django-tomselect ships (searchable multi-selects, issue 12), served from
+# the installed package: the app itself is not installed (its autocomplete views and its model are not
+# used; static/js/pickers.js turns plain selects into pickers).
+TOMSELECT_STATIC = Path(django_tomselect.__file__).resolve().parent / "static" / "django_tomselect"
+STATICFILES_DIRS = [BASE_DIR / "static", ("django_tomselect", TOMSELECT_STATIC)]
 # Uploaded documents (projects.Document): never served from a public URL,
 # only through the permission-checked download view. The local folder by
 # default; S3-compatible storage (django-storages) when RCF_S3_BUCKET is set.

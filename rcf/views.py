@@ -206,6 +206,7 @@ def render_filtered_list(request, *, filterset, queryset, page_template: str, re
     the results fragment when htmx asks for the ``results`` target (the filter
     form updates the list in place)."""
     from django.core.paginator import Paginator
+    from django.utils.cache import patch_vary_headers
 
     page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
     query = (query if query is not None else request.GET).copy()
@@ -213,7 +214,11 @@ def render_filtered_list(request, *, filterset, queryset, page_template: str, re
     context = {"filter": filterset, "page": page, name: page.object_list, "count": page.paginator.count,
                "query": query.urlencode(), **extra}
     template = results_template if request.htmx and request.htmx.target == "results" else page_template
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The same URL answers a fragment to htmx and the page otherwise: caches (and the back button) must
+    # not hand one for the other.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 

@@ -1,53 +1,44 @@
-"""Server-side SVG charts: geometry computed here, drawn by templates. No
-JavaScript and no CDN; every chart has a table beside it as its text form."""
+"""Geometry for the dashboard's drawings, computed here and drawn by
+templates with CSS (no JavaScript, no CDN). A drawing is decoration beside
+text that says the same (``aria-hidden``): never the only way to read a
+figure, never a container of links."""
 
-from projects.models import ProjectStatus
+import datetime
 
-# The same colours as the status badges in static/css/rcf.css.
-STATUS_COLOURS = {
-    "concept": "#b6bfc8",
-    "under_review": "#8c959f",
-    "prioritized": "#54aeff",
-    "ready": "#2da44e",
-    "presented": "#116329",
-    "in_implementation": "#8250df",
-    "completed": "#512a97",
-    "on_hold": "#d4a72c",
-    "withdrawn": "#cf222e",
-}
-STATE_COLOURS = {
-    "covered": "#2da44e",
-    "at_risk": "#d4a72c",
-    "missed": "#cf222e",
-    "pending": "#b6bfc8",
-    "unscheduled": "#ffffff",
-}
+from rcf.validators import shift_date
 
 
-def stacked_bars(matrix: dict, *, width: int = 640, bar: int = 22, gap: int = 12, label_width: int = 0) -> dict:
-    """Horizontal stacked bars: one per priority area, one segment per status."""
-    biggest = max([row["total"] for row in matrix["rows"]] + [1])
-    scale = (width - label_width - 40) / biggest
-    bars = []
-    for i, row in enumerate(matrix["rows"]):
-        x = label_width
-        segments = []
-        for cell in row["cells"]:
-            if cell["count"]:
-                w = cell["count"] * scale
-                segments.append({"x": round(x, 1), "width": round(w, 1), "count": cell["count"],
-                                 "status": cell["status"], "colour": STATUS_COLOURS[cell["status"]]})
-                x += w
-        bars.append({"y": i * (bar + gap), "label": str(row["area"]), "total": row["total"],
-                     "end": round(x, 1), "segments": segments})
-    legend = [{"status": s, "label": s.label, "colour": STATUS_COLOURS[s]} for s in ProjectStatus]
-    return {"width": width, "height": len(bars) * (bar + gap), "bar": bar, "bars": bars, "legend": legend}
+def _clamp(value: float) -> float:
+    return round(min(max(value, 0.0), 100.0), 2)
 
 
-def readiness_cells(readiness, *, cell: int = 64, gap: int = 6) -> dict:
-    cells = [
-        {"x": i * (cell + gap), "year": r.year, "state": r.state, "label": r.state_label,
-         "colour": STATE_COLOURS[r.state], "count": r.counting_projects}
-        for i, r in enumerate(readiness)
-    ]
-    return {"width": max(len(cells) * (cell + gap), cell), "height": cell, "cell": cell, "cells": cells}
+def readiness_window(row, *, today: datetime.date, ready_days=()) -> dict | None:
+    """Where things fall on one SCM year's readiness window, in percent of its
+    width: the window runs from its first day to the SCM meeting; the at-risk
+    part is the readiness rule's (``YearReadiness.at_risk_from`` to the
+    deadline); the days projects became ready are dots; today is a line when
+    it falls inside. None for a year with no SCM recorded (no window yet).
+
+    A day is drawn as the interval [day, day + 1), so the deadline's own day
+    is inside the at-risk part and a project ready on it is a dot there."""
+    if row.deadline is None or row.window_start is None:
+        return None
+    start = row.window_start
+    end = shift_date(max(row.meeting_date or row.deadline, row.deadline), 1)  # the day after the meeting
+    span = max((end - start).days, 1)
+
+    def at(day: datetime.date, half: bool = False) -> float:
+        return _clamp(((day - start).days + (0.5 if half else 0)) / span * 100)
+
+    after_deadline = shift_date(row.deadline, 1)
+    risk_from = max(row.at_risk_from, start)
+    return {
+        "start": start,
+        "at_risk_from": row.at_risk_from,
+        "risk_left": at(risk_from),
+        "risk_width": round(at(after_deadline) - at(risk_from), 2),
+        "deadline_at": at(after_deadline),
+        "elapsed": at(today, half=True) if today >= start else 0.0,
+        "today_at": at(today, half=True) if start <= today < end else None,
+        "dots": sorted({at(day, half=True) for day in ready_days if day is not None and start <= day < end}),
+    }

@@ -145,6 +145,8 @@ class Dashboard:
     # and resource totals per side, kind and currency (projects.selectors.resource_totals).
     implementation: dict = field(default_factory=dict)
     resource_totals: list = field(default_factory=list)
+    # Issue 12: the readiness timeline (readiness_timeline): recent, current and next SCM years.
+    timeline: list = field(default_factory=list)
 
     @property
     def next_scm_flags(self):
@@ -154,21 +156,25 @@ class Dashboard:
 
 
 def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, areas=None) -> Dashboard:
-    """Everything the dashboard shows, in 10 queries whatever the amount of
+    """Everything the dashboard shows, in 12 queries whatever the amount of
     data (a year filter adds nothing: the SCM windows come from the cycles
     read once): 8 for readiness, flags, areas and the project views, 1 for
-    the projects in implementation by health, 1 for the resource totals."""
+    the projects in implementation by health, 1 for the resource totals, 2
+    for the readiness timeline's project names. The timeline, like the
+    readiness rule, ignores the filters: a year is met or not for everyone."""
     filters = filters or DashboardFilters()
     cycles = list(SCMCycle.objects.order_by("year"))
     windows = _windows(cycles)
     readiness = readiness_by_year(today=today, cycles=cycles)
     areas = list(areas if areas is not None else PriorityArea.objects.all())
     projects = filtered_projects(filters, windows)
+    upcoming = next_scm(readiness, today)
     return Dashboard(
         today=today,
         filters=filters,
         readiness=readiness,
-        next_scm=next_scm(readiness, today),
+        next_scm=upcoming,
+        timeline=readiness_timeline(readiness, today=today, focus=upcoming, windows=windows),
         open_flags=list(ReadinessFlag.objects.filter(resolved_at__isnull=True).select_related("scm_cycle")
                         .order_by("year", "kind")),
         areas=areas,
@@ -254,3 +260,105 @@ def awaiting_concurrence(*, poc) -> dict | None:
         "yours": [c for c in rows if c.side != poc.side],
         "theirs": [c for c in rows if c.side == poc.side],
     }
+
+
+# --- The readiness timeline (issue 12) ---------------------------------------------------------
+
+TIMELINE_NAMES = 5  # projects named per year; the rest behind "and n more"
+
+
+@dataclass
+class TimelineYear:
+    """One SCM year on the dashboard's readiness timeline. Its state, deadline,
+    days left and counting projects are the readiness rule's
+    (``selectors.readiness_by_year``); this only adds the projects' names, the
+    day the year was met and the geometry of its window (``charts.readiness_window``)."""
+
+    readiness: YearReadiness
+    is_next: bool = False
+    is_past: bool = False
+    projects: list = field(default_factory=list)  # the counting (or, unscheduled, waiting) projects, named
+    more: int = 0
+    met_on: datetime.date | None = None
+    candidates: list = field(default_factory=list)  # prioritised, not ready yet: what could still count
+    candidates_more: int = 0
+    window: dict | None = None
+    has_report: bool = True  # False for the next year shown before the rule lists it (no report page yet)
+
+    @property
+    def year(self) -> int:
+        return self.readiness.year
+
+    @property
+    def days_missed(self) -> int | None:
+        days = self.readiness.days_left
+        return -days if days is not None and days < 0 else None
+
+
+def ready_candidates(limit: int = TIMELINE_NAMES) -> dict:
+    """The projects that could still count for the next SCM: prioritised ones,
+    those with a "Ready" proposal awaiting the other side's concurrence first,
+    then by priority. One query."""
+    from django.db.models import Exists
+
+    from projects.models import Concurrence, ConcurrenceStep, ProposingSide
+
+    proposals = Concurrence.objects.filter(
+        project=OuterRef("pk"), step=ConcurrenceStep.READY, concurred_at__isnull=True, declined_at__isnull=True,
+        withdrawn_at__isnull=True)
+    rows = list(
+        CooperativeProject.objects.filter(status=S.PRIORITIZED)
+        .annotate(ready_proposed=Exists(proposals), proposing_side=Subquery(proposals.values("side")[:1]))
+        .only("pk", "title", "title_ko", "priority", "status")
+        .order_by(F("ready_proposed").desc(), F("priority").asc(nulls_last=True), "title", "pk")
+    )
+    for project in rows:
+        project.awaited_side = None
+        if project.ready_proposed:
+            project.awaited_side = ProposingSide.ROK if project.proposing_side == ProposingSide.US else ProposingSide.US
+    return {"projects": rows[:limit], "more": max(len(rows) - limit, 0),
+            "proposed": sum(1 for p in rows if p.ready_proposed)}
+
+
+def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, focus: YearReadiness | None,
+                       windows=None) -> list[TimelineYear]:
+    """The years the dashboard draws: last year, this year and every later one
+    the rule lists (a recorded SCM, or projects waiting for one); once the
+    last recorded SCM has met, the next year too (unscheduled: no SCM
+    recorded yet). Two queries: the counting projects' names, and the
+    prioritised projects that could still count (shown for the next SCM
+    when nothing counts for it yet)."""
+    from rcf.validators import YEAR_MAX
+
+    from . import charts
+    from .selectors import ReadinessState, counting_projects_by_year
+
+    rows = [r for r in readiness if r.year >= today.year - 1]
+    listed = {r.year for r in rows}
+    last = readiness[-1] if readiness else None
+    if last is not None and last.meeting_date is not None and last.meeting_date < today and last.year < YEAR_MAX:
+        # What readiness_by_year says of a later year with no SCM and nothing waiting.
+        rows.append(YearReadiness(year=last.year + 1, state=ReadinessState.UNSCHEDULED))
+    focus_year = focus.year if focus is not None else None
+    if focus is not None and focus.meeting_date is not None and focus.meeting_date < today and rows \
+            and rows[-1].year > focus.year:
+        focus_year = rows[-1].year  # this year's SCM has met: the next one is the one to work towards
+    named = counting_projects_by_year(years=[r.year for r in rows], windows=windows)
+    candidates = ready_candidates()
+    result = []
+    for row in rows:
+        projects = named.get(row.year, [])
+        item = TimelineYear(
+            readiness=row,
+            is_next=row.year == focus_year,
+            is_past=row.meeting_date is not None and row.meeting_date < today,
+            projects=projects[:TIMELINE_NAMES],
+            more=max(row.counting_projects - TIMELINE_NAMES, 0),
+            met_on=projects[0].ready_on if projects and row.state == ReadinessState.COVERED else None,
+            window=charts.readiness_window(row, today=today, ready_days=[p.ready_on for p in projects]),
+            has_report=row.year in listed,
+        )
+        if item.is_next and not row.counting_projects:
+            item.candidates, item.candidates_more = candidates["projects"], candidates["more"]
+        result.append(item)
+    return result

@@ -294,3 +294,20 @@ def weekly_digest_for(*, poc, today: datetime.date) -> dict:
     from .digest import weekly_digest_for as assemble
 
     return assemble(poc=poc, today=today)
+
+
+# --- The readiness timeline's names (issue 12) -----------------------------------------------
+
+
+def counting_projects_by_year(*, years, windows: dict | None = None) -> dict[int, list]:
+    """year -> the live projects that count for that year's SCM (or wait for
+    it to be recorded), earliest ready first: the same projects
+    ``readiness_by_year`` counts, with what a page needs to name them. One query."""
+    if windows is None:
+        windows = scm_windows()
+    result: dict[int, list] = {}
+    rows = (projects_counting(CooperativeProject.objects.all(), windows).filter(scm_year__in=list(years))
+            .only("pk", "title", "title_ko", "ready_on", "status").order_by("ready_on", "pk"))
+    for project in rows:
+        result.setdefault(project.scm_year, []).append(project)
+    return result

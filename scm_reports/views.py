@@ -23,7 +23,7 @@ from rcf.selectors import framework_today
 from rcf.services import VersionConflict
 from rcf.views import StaffView, TrackedFormView, apply_service_errors
 
-from . import charts, selectors, services
+from . import selectors, services
 from .dashboard import DashboardFilters, awaiting_concurrence, filtered_projects, pipeline
 from .dashboard import dashboard as dashboard_data
 from .forms import PresentationForm, SCMCycleForm
@@ -87,6 +87,20 @@ def _dashboard_filters(params, areas) -> tuple[DashboardFilters, dict]:
     return DashboardFilters(side=side, area=area, year=year), errors
 
 
+def _board_context(request, board) -> dict:
+    # Read once: re-ranking and the "awaiting your concurrence" panel are a linked lead POC's.
+    may_change = request.user.has_perm("projects.change_cooperativeproject")
+    lead_poc = acting_lead_poc(request.user) if may_change else None
+    return {
+        "board": board,
+        "sides": LeadSide.choices,
+        "can_prioritize": lead_poc is not None,
+        "concurrence": awaiting_concurrence(poc=lead_poc),
+        "query": request.GET.urlencode(),
+        "at_risk_days": settings.RCF_AT_RISK_DAYS,
+    }
+
+
 @method_decorator(transaction.non_atomic_requests, name="dispatch")  # read-only: no transaction needed
 class DashboardView(StaffView):
     permission_required = "projects.view_cooperativeproject"
@@ -98,24 +112,16 @@ class DashboardView(StaffView):
             messages.warning(request, _("Ignored the unknown %(filter)s filter “%(value)s”.") % {
                 "filter": name, "value": value})
         board = dashboard_data(today=framework_today(), filters=filters, areas=areas)
-        # Read once: re-ranking and the "awaiting your concurrence" panel are a linked lead POC's.
-        may_change = request.user.has_perm("projects.change_cooperativeproject")
-        lead_poc = acting_lead_poc(request.user) if may_change else None
-        context = {
-            "board": board,
-            "bars": charts.stacked_bars(board.matrix, label_width=0),
-            "timeline": charts.readiness_cells(board.readiness),
-            "sides": LeadSide.choices,
-            "can_prioritize": lead_poc is not None,
-            "concurrence": awaiting_concurrence(poc=lead_poc),
-            "query": request.GET.urlencode(),
-        }
-        return render(request, "scm_reports/dashboard.html", context)
+        return render(request, "scm_reports/dashboard.html", _board_context(request, board))
 
 
 class PipelinePriorityView(StaffView):
     """A lead POC changes a project's priority in place (htmx); the pipeline
-    comes back re-ranked."""
+    comes back re-ranked, and a toast says what was saved
+    (rcf.middleware.HtmxMessagesMiddleware). A refusal is shown in the row
+    where the priority was changed; an htmx request gets it with a 200 (htmx
+    swaps nothing on an error status), a plain form post with a 400. Without
+    JavaScript (the "Set" button) a saved change returns to the dashboard."""
 
     permission_required = "projects.prioritize_cooperativeproject"
 
@@ -128,6 +134,7 @@ class PipelinePriorityView(StaffView):
         except CooperativeProject.DoesNotExist:
             raise Http404 from None
         error = None
+        query = request.POST.get("query", "")
         try:
             priority = int(request.POST.get("priority", ""))
             if not 1 <= priority <= 5:
@@ -141,15 +148,31 @@ class PipelinePriorityView(StaffView):
                 "title": project.localized_title}
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("Priority of “%(title)s” set to %(priority)s; the pipeline is re-ranked.") % {
+                "title": project.localized_title, "priority": priority})
+            if not request.htmx:
+                again = QueryDict(query).urlencode()
+                return redirect(reverse("scm_reports:dashboard") + (f"?{again}" if again else "") + "#pipeline")
         areas = list(PriorityArea.objects.all())
         # The dashboard's own filters travel with the form (field `query`).
-        filters, _errors = _dashboard_filters(QueryDict(request.POST.get("query", "")), areas)
+        filters, _errors = _dashboard_filters(QueryDict(query), areas)
         today = framework_today()
+        if not request.htmx:  # refused without JavaScript: the whole dashboard, the message in the row
+            board = dashboard_data(today=today, filters=filters, areas=areas)
+            context = _board_context(request, board) | {"query": query, "pipeline_error": error,
+                                                         "error_pk": _row_of(project, board.pipeline, error)}
+            return render(request, "scm_reports/dashboard.html", context, status=400)
         board_pipeline = pipeline(filtered_projects(filters, scm_windows()), today)
-        status = 200 if error is None else 400
         return render(request, "scm_reports/_pipeline.html", {
             "pipeline": board_pipeline, "can_prioritize": True, "pipeline_error": error,
-            "query": request.POST.get("query", "")}, status=status)
+            "error_pk": _row_of(project, board_pipeline, error), "query": query})
+
+
+def _row_of(project, board_pipeline, error) -> int | None:
+    """The pipeline row an error about ``project`` goes in (None: no error, or it left the pipeline and the
+    message goes above it)."""
+    return project.pk if error and any(p.pk == project.pk for p in board_pipeline["projects"]) else None
 
 
 class ReportView(StaffView):

@@ -56,7 +56,7 @@ PAGES: tuple[Page, ...] = (
     Page("profile", "profile"),
     # The dashboard, search and the SCM
     Page("scm_reports:dashboard", "dashboard"),
-    Page("search", "search", query="q=maritime"),
+    Page("search", "search", query="q=training"),
     Page("search", "search-nothing", query="q=%22%25zzz%22"),
     Page("scm_reports:cycle_list", "scm-cycles"),
     Page("scm_reports:cycle_create", "scm-cycle-new", role="admin"),

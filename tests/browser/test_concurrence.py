@@ -40,10 +40,10 @@ def test_two_leads_concur_in_two_browsers_and_each_dashboard_lists_what_awaits_i
 
         # The U.S. lead proposes "ready": the project stays prioritised, awaiting the ROK side.
         us.goto(f"{base}/projects/{ready_one.pk}/")
-        us.get_by_test_id("step-ready").click()
-        form = us.locator("details:has([data-testid=step-ready]) form")
+        # The next step is the stepper's primary action, its form open at the top of the page.
+        form = us.locator("form:has([data-testid=step-ready])")
         form.locator("[name=note]").fill("Both ministries briefed.")
-        form.locator("button[type=submit]").click()
+        form.get_by_test_id("step-ready").click()
         expect(us.locator(".messages")).to_contain_text("Proposed “Ready”: Awaiting ROK concurrence.")
         expect(us.get_by_test_id("status")).to_have_text("Prioritised")
         expect(us.get_by_test_id("awaiting")).to_have_text("Awaiting ROK concurrence")
@@ -53,10 +53,9 @@ def test_two_leads_concur_in_two_browsers_and_each_dashboard_lists_what_awaits_i
         # The ROK lead proposes to prioritise the other project (awaiting the U.S. side).
         other = CooperativeProject.objects.get(title="Pacific search and rescue workshop")
         rok.goto(f"{base}/projects/{other.pk}/")
-        rok.get_by_test_id("step-prioritized").click()
-        form = rok.locator("details:has([data-testid=step-prioritized]) form")
+        form = rok.locator("form:has([data-testid=step-prioritized])")
         form.locator("[name=priority]").fill("1")
-        form.locator("button[type=submit]").click()
+        form.get_by_test_id("step-prioritized").click()
         expect(rok.get_by_test_id("awaiting")).to_have_text("Awaiting U.S. concurrence")
 
         # Each dashboard lists what awaits that side, and its own proposals awaiting the other.

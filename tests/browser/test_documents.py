@@ -36,7 +36,7 @@ def test_upload_a_document_from_the_project_page(live_server, page, people, shot
     form.get_by_label("File").set_input_files(str(exe))
     form.get_by_role("button", name="Upload").click()
     # Refused on the upload page, beside the file field, with what was typed kept.
-    expect(page.locator("#id_document-file_errors")).to_contain_text("Windows Executable")
+    expect(page.locator("#id_document-file_error")).to_contain_text("Windows Executable")
     expect(form.get_by_label("Title")).to_have_value("Disguised program")
     shot(page, f"document-refused-{width}")
 

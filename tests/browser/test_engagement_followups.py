@@ -43,15 +43,20 @@ def test_log_an_engagement_with_two_follow_ups_and_mark_one_done(page, live_serv
     # The B2B organisations only show for a business-to-business meeting (CSS, no script).
     section.get_by_test_id("log-engagement").click()
     form.get_by_label("Kind").select_option("meeting")
-    assert not form.get_by_label("Industry organisations connected").is_visible()
+    organisations = form.get_by_role("combobox", name="Industry organisations connected")
+    assert not organisations.is_visible()
     form.get_by_label("Kind").select_option("b2b")
-    assert form.get_by_label("Industry organisations connected").is_visible()
+    assert organisations.is_visible()
     form.get_by_label("Kind").select_option("working_group")
     form.get_by_label("Date").fill("2026-03-02")
     form.get_by_label("Location").fill("Manila")
     form.get_by_label("Summary").fill("Joint working group on coast guard training.")
-    form.get_by_label("Also about other projects").select_option(str(other.pk))
-    form.get_by_role("group", name="Participants").get_by_label("Jordan Lee", exact=False).check()
+    # Searchable pickers with chips (issue 12): type, Enter.
+    form.get_by_role("combobox", name="Also about other projects").fill("Port sec")
+    page.keyboard.press("Enter")
+    form.get_by_role("combobox", name="Participants").fill("Jordan")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
     first_other = form.get_by_role("group", name="Other participant 1")
     first_other.get_by_label("Name").fill("Maria Santos")
     first_other.get_by_label("Organisation").fill("Philippine Coast Guard")
@@ -109,7 +114,7 @@ def test_log_an_engagement_with_two_follow_ups_and_mark_one_done(page, live_serv
     _no_sideways_scroll(page)
     shot(page, f"engagement-list-{width}")
     # Its page: the details, and the follow-up still open.
-    page.get_by_test_id(f"engagement-row-{engagement.pk}").get_by_role("link", name="03/02/2026").click()
+    page.get_by_test_id(f"engagement-row-{engagement.pk}").get_by_role("link", name="2 Mar 2026").click()
     page.wait_for_url(f"**/engagements/{engagement.pk}/")
     assert "Maria Santos, Philippine Coast Guard" in page.get_by_test_id("other-participants").inner_text()
     assert page.get_by_test_id(f"done-{venue.pk}").is_visible() and page.get_by_test_id(f"done-{mou.pk}").count() == 0

@@ -22,14 +22,16 @@ def test_a_lead_poc_logs_a_project_moves_it_to_ready_and_finds_it(live_server, p
     page.fill("#id_summary", "Maritime domain awareness training for the coast guard.")
     page.click("main form button[type=submit]")
     expect(page.locator("#form-errors")).to_contain_text("Nothing was saved")
-    expect(page.locator("#id_title_errors")).to_contain_text("This field is required.")
+    expect(page.locator("#id_title_error")).to_contain_text("This field is required.")
     assert CooperativeProject.objects.count() == 0
     shot(page, "project-create-errors")
 
     # Second attempt: complete.
     page.fill("#id_title", "Coast guard MDA training")
     page.select_option("#id_priority_area", label="Maritime Security")
-    page.get_by_label("Philippines").check()
+    page.get_by_role("combobox", name="Partner countries").fill("Philippines")  # a searchable picker (issue 12)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
     page.select_option("#id_lead_side", value="joint")
     page.select_option("#id_us_lead_poc", label="Jordan Lee (U.S.)")
     page.select_option("#id_rok_lead_poc", label="Kim Min-jun (ROK)")
@@ -38,11 +40,13 @@ def test_a_lead_poc_logs_a_project_moves_it_to_ready_and_finds_it(live_server, p
     expect(page.get_by_test_id("status")).to_have_text("Concept")
 
     def step(status, **fields):
-        page.get_by_test_id(f"step-{status}").click()
-        form = page.locator(f"details:has([data-testid=step-{status}]) form")
+        # The next step forward is the stepper's primary action (its form open); the others fold away.
+        form = page.locator(f"form:has([data-testid=step-{status}])")
+        if not form.is_visible():
+            page.get_by_test_id(f"open-step-{status}").click()
         for name, value in fields.items():
             form.locator(f"[name={name}]").fill(value)
-        form.locator("button[type=submit]").click()
+        form.get_by_test_id(f"step-{status}").click()
 
     def rok_concurs():
         # Joint decisions: the ROK lead concurs (in their own browser in tests/browser/test_concurrence.py).
@@ -65,7 +69,8 @@ def test_a_lead_poc_logs_a_project_moves_it_to_ready_and_finds_it(live_server, p
 
     # The filtered list (htmx swaps the results in place and updates the URL).
     page.goto(f"{base}/projects/")
-    page.select_option("#id_status", value="ready")
+    page.get_by_test_id("filter-status").click()  # the Status menu of the filter bar (issue 12)
+    page.locator("#filter-panel").get_by_label("Ready", exact=True).check()
     expect(page).to_have_url(re.compile(r"status=ready"))
     expect(page.get_by_test_id("result-count")).to_have_text("1 project")
     expect(page.locator("#results table")).to_contain_text("Coast guard MDA training")

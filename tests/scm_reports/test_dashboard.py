@@ -142,8 +142,8 @@ def test_filters_narrow_the_matrix_pipeline_and_coverage(client, viewer, data):
 
 # 12, plus (issue 10) one to find the signed-in user's lead POC for those who may change projects, and one
 # for a lead POC's "awaiting your concurrence" panel; (issue 11) one for the resource totals and one for the
-# projects in implementation by health.
-@pytest.mark.parametrize("role,budget", [("viewer", 14), ("editor", 15), ("lead", 16), ("administrator", 15)])
+# projects in implementation by health; (issue 12) two for the readiness timeline's project names.
+@pytest.mark.parametrize("role,budget", [("viewer", 16), ("editor", 17), ("lead", 18), ("administrator", 17)])
 def test_the_dashboard_renders_for_every_role_within_its_query_budget(client, request, data, role, budget,
                                                                      django_assert_max_num_queries):
     user = request.getfixturevalue(role)
@@ -220,5 +220,10 @@ def test_reranking_in_place_keeps_the_dashboard_filters(client, lead, data, make
     client.force_login(lead)
     prio = data["prio1"]
     response = client.post(f"/pipeline/{prio.pk}/priority/",
-                           {"priority": "2", "version": prio.version, "query": "side=us"})
+                           {"priority": "2", "version": prio.version, "query": "side=us"}, HTTP_HX_REQUEST="true")
     assert [p.title for p in response.context["pipeline"]["projects"]] == ["US-led idea"]
+    # Without JavaScript (the "Set" button) the saved change returns to the dashboard, filters kept.
+    prio.refresh_from_db()
+    response = client.post(f"/pipeline/{prio.pk}/priority/",
+                           {"priority": "1", "version": prio.version, "query": "side=us"})
+    assert response.status_code == 302 and response["Location"] == "/?side=us#pipeline"

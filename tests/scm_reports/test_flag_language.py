@@ -25,7 +25,7 @@ NOW = datetime.datetime(2026, 9, 1, 3, 0, tzinfo=datetime.UTC)
 KO = {"HTTP_ACCEPT_LANGUAGE": "ko"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
-EN_AT_RISK = ("58th SCM on Nov. 5, 2026 in Washington, readiness deadline Nov. 4, 2026: 64 days left, and no "
+EN_AT_RISK = ("58th SCM on 5 Nov 2026 in Washington, readiness deadline 4 Nov 2026: 64 days left, and no "
               "project is ready yet.")
 KO_AT_RISK = ("제58차 SCM(2026년 11월 5일, Washington), 준비 기한 2026년 11월 4일: "
               "64일 남았으며 아직 준비된 프로젝트가 없습니다.")
@@ -101,7 +101,7 @@ def test_each_lead_poc_gets_the_notice_in_their_preferred_language(scm_2026, set
     assert "readiness" not in body.lower() and "Days left" not in body
 
     body = by_address["us.lead@example.org"].body
-    assert "SCM: 58th Security Consultative Meeting, Nov. 5, 2026, Washington" in body
+    assert "SCM: 58th Security Consultative Meeting, 5 Nov 2026, Washington" in body
     assert EN_AT_RISK in body and "준비" not in body
     # One Message-ID per notice, whatever the language.
     assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 3

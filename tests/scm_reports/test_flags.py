@@ -33,7 +33,7 @@ def test_a_missed_year_is_flagged_once_however_often_the_job_runs():
     # Data, not a sentence: the text is rendered when shown (tests/scm_reports/test_flag_language.py).
     assert (flag.deadline, flag.counting_projects, flag.detail) == (D(2025, 11, 3), 0, "")
     assert flag_text(flag, today=D(2025, 12, 1)) == (
-        "57th SCM on Nov. 4, 2025 in Seoul, readiness deadline Nov. 3, 2025: no project became ready in time.")
+        "57th SCM on 4 Nov 2025 in Seoul, readiness deadline 3 Nov 2025: no project became ready in time.")
 
 
 @pytest.mark.django_db
@@ -120,8 +120,8 @@ def test_each_active_lead_poc_gets_one_notice_with_scm_deadline_days_left_and_li
     message = mail.outbox[0]
     assert "2026" in message.subject and "at risk" in message.subject
     # Dates in the reader's format (English here; tests/scm_reports/test_flag_language.py for Korean).
-    assert "58th Security Consultative Meeting, Nov. 5, 2026, Washington" in message.body
-    assert "Readiness deadline: Nov. 4, 2026" in message.body
+    assert "58th Security Consultative Meeting, 5 Nov 2026, Washington" in message.body
+    assert "Readiness deadline: 4 Nov 2026" in message.body
     assert "Days left: 64" in message.body
     assert "https://rcf.example.org/" in message.body
     # again (a retried or duplicated task): nothing more is sent

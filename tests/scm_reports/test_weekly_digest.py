@@ -123,7 +123,7 @@ def test_the_email_lists_the_items_and_none_of_the_others(week):
     assert row["email"] == week.email and row["language"] == "en"
     [message] = [m for m in mail.outbox if m.to == [week.email]]
     assert message.to == [week.email]
-    assert message.subject == "[RCF Tracker] Weekly digest, week of June 1, 2026"
+    assert message.subject == "[RCF Tracker] Weekly digest, week of 1 Jun 2026"
     body = message.body
     for present in ("Readiness for the 2026 SCM", "Days left: 156",
                     "Proposals awaiting your side's concurrence (2)", "Coast guard training", "Port visit programme",

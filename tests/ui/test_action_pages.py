@@ -81,6 +81,8 @@ def test_done_with_htmx_replaces_the_row(client, editor, my_poc, today):
     assert f'data-testid="done-{action.pk}"' not in body and "Done" in body
     action.refresh_from_db()
     assert (action.status, action.done_on, action.updated_by) == ("done", today, editor)
+    # It says so in a toast (rcf.middleware.HtmxMessagesMiddleware → rcf.js).
+    assert "rcfToast" in response["HX-Trigger"] and "Call the ministry" in response["HX-Trigger"]
 
 
 def test_done_with_a_stale_version_is_409_and_changes_nothing(client, editor, my_poc, today):

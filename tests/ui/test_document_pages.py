@@ -84,7 +84,7 @@ def test_a_program_renamed_pdf_is_refused_on_the_page_beside_the_file_field(clie
     page = response.content.decode()
     assert re.search(r'id="id_document-file_error"><p>“report.pdf” is a Windows Executable \(.exe\)',
                      page)
-    assert 'id="id_document-marking_errors"' in page  # every problem at once
+    assert 'id="id_document-marking_error"' in page  # every problem at once
     check_markup(page)
     assert not Document.all_objects.exists()
 

@@ -131,7 +131,8 @@ def test_a_bad_follow_up_row_is_named_beside_its_field_and_nothing_is_saved(clie
     follow_ups = response.context["engagement_form"].follow_ups
     assert follow_ups.forms[2].errors == {"title": ["Say what is to be done."], "due_on": ["Give a due date."]}
     page = response.content.decode()
-    assert "<details class=\"no-print\" open>" in page  # the form stays open with its messages
+    assert "<details open>" in page  # the form stays open with its messages
+    assert 'id="log-engagement"' in page and 'id="form-errors"' in page  # at the form, its summary on top
     assert Engagement.all_objects.count() == 0 and ActionItem.all_objects.count() == 0
     # The same rows without the empty-titled one: the service's rule lands on row 2's due date.
     response = client.post(f"/projects/{project.pk}/engagements/", _post(
@@ -165,7 +166,7 @@ def test_bad_input_on_the_form_names_the_field_and_saves_nothing(client, editor,
     assert response.status_code == 400
     assert response.context["form"].errors["industry_organizations"][0].startswith(
         "Only a business-to-business meeting lists")
-    assert 'class="b2b-only has-error"' in response.content.decode()
+    assert 'class="form-section b2b-only has-error"' in response.content.decode()
     assert Engagement.all_objects.count() == 0
 
 

@@ -114,7 +114,7 @@ def test_bad_input_is_shown_beside_the_field_with_the_input_kept(client, editor)
         "progress-date": "2026-09-02", "progress-health": "off_track", "progress-narrative": "Keep this text."})
     assert response.status_code == 400
     html = card(response.content.decode())
-    errors = re.search(r'id="id_progress-date_errors"[^>]*>(.*?)</ul>', html, re.S).group(1)
+    errors = re.search(r'id="id_progress-date_error"[^>]*>(.*?)</div>', html, re.S).group(1)
     assert "The date cannot be after today (2026-09-01)" in errors
     assert "Keep this text." in html  # the input is not lost
     assert re.search(r"<details[^>]*open", html)  # the form is open
@@ -160,7 +160,7 @@ def test_adding_a_milestone_before_the_start_is_refused_beside_the_due_date(clie
         "milestone-title": "Kick-off", "milestone-due_on": "2026-02-01"})
     assert response.status_code == 400
     html = card(response.content.decode())
-    errors = re.search(r'id="id_milestone-due_on_errors"[^>]*>(.*?)</ul>', html, re.S).group(1)
+    errors = re.search(r'id="id_milestone-due_on_error"[^>]*>(.*?)</div>', html, re.S).group(1)
     assert "before the project&#x27;s start (2026-03-01)" in errors
     assert 'value="Kick-off"' in html
     response = client.post(f"/projects/{project.pk}/milestones/", {
