@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from rcf.services import VersionConflict
@@ -167,5 +168,5 @@ class EngagementDeleteView(StaffView):
                                       "Check it and try again."))
             return redirect("engagements:detail", pk=pk)
         messages.success(request, _("Engagement of %(date)s deleted. An administrator can restore it.")
-                         % {"date": engagement.date.isoformat()})
+                         % {"date": date_format(engagement.date, "DATE_FORMAT")})
         return redirect(reverse("engagements:list"))

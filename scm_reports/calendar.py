@@ -79,13 +79,13 @@ def scm_calendar(*, today: datetime.date, with_engagements: bool = False) -> byt
         scm = f"{scm_ordinal(cycle.number)} SCM"
         location = printable(cycle.location)
         entries = [
-            ("meeting", cycle.meeting_date, f"{scm} ({location or 'place to be confirmed'})",
-             "The annual Security Consultative Meeting."),
-            ("deadline", row.deadline, f"RCF readiness deadline for the {scm}",
-             "Last day a project can become ready to count for this SCM."),
+            ("meeting", cycle.meeting_date, f"{scm} ({location or _('place to be confirmed')})",
+             _("The annual Security Consultative Meeting.")),
+            ("deadline", row.deadline, _("RCF readiness deadline for the %(scm)s") % {"scm": scm},
+             _("Last day a project can become ready to count for this SCM.")),
             ("at-risk", row.at_risk_from,
-             f"RCF: {scm} readiness at risk from today if nothing is ready",
-             f"{settings.RCF_AT_RISK_DAYS} days before the readiness deadline."),
+             _("RCF: %(scm)s readiness at risk from today if nothing is ready") % {"scm": scm},
+             _("%(days)s days before the readiness deadline.") % {"days": settings.RCF_AT_RISK_DAYS}),
         ]
         for kind, day, summary, description in entries:
             event = Event()
@@ -94,7 +94,8 @@ def scm_calendar(*, today: datetime.date, with_engagements: bool = False) -> byt
             event.add("summary", summary)
             if kind == "meeting" and counting:
                 description += " " + _("Projects counting for it: %(titles)s.") % {"titles": counting}
-            event.add("description", f"{description} Readiness now: {row.state_label}. {site}/scm/{row.year}/report/")
+            event.add("description", " ".join([description, _("Readiness now: %(state)s.") % {"state": row.state_label},
+                                                f"{site}/scm/{row.year}/report/"]))
             if kind == "meeting" and location:
                 event.add("location", location)
             _all_day(event, day)

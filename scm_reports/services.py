@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .roles import ROLES, _codenames_for_role
@@ -495,9 +496,9 @@ def _reminder_message(proposal, *, deadline) -> tuple[str, str]:
     lines = [
         _("%(proposer)s (%(side)s) proposed on %(date)s to move “%(title)s” to “%(step)s”; it awaits your side's "
           "concurrence.") % {"proposer": proposer, "side": proposal.get_side_display(),
-                             "date": proposal.proposed_at.date().isoformat(), "title": title,
+                             "date": date_format(proposal.proposed_at.date(), "DATE_FORMAT"), "title": title,
                              "step": proposal.get_step_display()},
-        _("The next readiness deadline is %(deadline)s.") % {"deadline": deadline.isoformat()},
+        _("The next readiness deadline is %(deadline)s.") % {"deadline": date_format(deadline, "DATE_FORMAT")},
         "",
         f"{settings.SITE_URL.rstrip('/')}/projects/{proposal.project_id}/#concurrence",
     ]
