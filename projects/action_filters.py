@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PointOfContact
+from rcf.list_filters import ModelChoiceFilter
 from rcf.models import Side
 from rcf.selectors import framework_today
 
@@ -20,14 +21,14 @@ class ActionFilter(django_filters.FilterSet):
     status and due range. The page fills in the signed-in user's POC as
     owner and "open" as status when the query does not name them."""
 
-    owner = django_filters.ModelChoiceFilter(
+    owner = ModelChoiceFilter(
         queryset=PointOfContact.objects.order_by("side", "full_name", "id"), label=_("Owner"),
         empty_label=_("Anyone"),
     )
     side = django_filters.ChoiceFilter(
         field_name="owner__side", choices=Side.choices, label=_("Owner's side"), empty_label=_("Both sides"),
     )
-    project = django_filters.ModelChoiceFilter(
+    project = ModelChoiceFilter(
         queryset=CooperativeProject.objects.order_by("title", "id"), label=_("Project"), empty_label=_("Any"),
     )
     status = django_filters.ChoiceFilter(choices=ActionStatus.choices, label=_("Status"),

@@ -82,7 +82,7 @@ class ActionDoneView(StaffView):
     def post(self, request, pk):
         action = _get_action(pk)
         version = request.POST.get("version", "")
-        expected = int(version) if version.isdigit() else None
+        expected = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
         status, problem = 200, ""
         try:
             services.action_mark_done(action=action, by=request.user, expected_version=expected,
@@ -120,7 +120,7 @@ class ActionCreateView(StaffView):
             initial["owner"] = me.pk
         for name, model in (("project", CooperativeProject), ("engagement", Engagement)):
             value = request.GET.get(name, "")
-            if value.isdigit() and model.objects.filter(pk=value).exists():
+            if value.isascii() and value.isdigit() and len(value) < 19 and model.objects.filter(pk=value).exists():
                 initial[name] = int(value)
         if "engagement" in initial and "project" not in initial:
             projects = list(Engagement.objects.get(pk=initial["engagement"]).projects.values_list("pk", flat=True)[:2])
@@ -199,8 +199,8 @@ class ActionDeleteView(StaffView):
         action = _get_action(pk)
         version = request.POST.get("version", "")
         try:
-            services.action_delete(action=action, by=request.user,
-                                   expected_version=int(version) if version.isdigit() else None)
+            expected = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
+            services.action_delete(action=action, by=request.user, expected_version=expected)
         except VersionConflict:
             messages.error(request, _("Someone else changed this action after you opened it; it was not deleted. "
                                       "Check it and try again."))

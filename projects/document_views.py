@@ -214,7 +214,7 @@ class DocumentDeleteView(StaffView):
 
 
 def _int_or_none(value):
-    return int(value) if value and str(value).isdigit() else None
+    return int(value) if value and str(value).isascii() and str(value).isdigit() and len(str(value)) < 10 else None
 
 
 class DocumentDownloadView(StaffView):

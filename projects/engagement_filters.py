@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PointOfContact
+from rcf.list_filters import ModelChoiceFilter
 from rcf.models import PartnerCountry
 
 from .forms import DateInput
@@ -39,12 +40,12 @@ class EngagementFilter(django_filters.FilterSet):
     # Several kinds at once (?kind=b2b&kind=working): any of them.
     kind = django_filters.MultipleChoiceFilter(choices=EngagementKind.choices, label=_("Kind"),
                                                widget=forms.CheckboxSelectMultiple)
-    project = django_filters.ModelChoiceFilter(
+    project = ModelChoiceFilter(
         queryset=CooperativeProject.objects.order_by("title", "id"), method="filter_project", label=_("Project"),
         empty_label=_("Any project"),
         help_text=_("A project's id: engagements about it (among others)."),
     )
-    participant = django_filters.ModelChoiceFilter(
+    participant = ModelChoiceFilter(
         queryset=PointOfContact.objects.order_by("side", "full_name", "id"), method="filter_participant",
         label=_("Point of contact"), empty_label=_("Anyone"),
         help_text=_("A POC's id: engagements they took part in."),

@@ -63,7 +63,10 @@ class EngagementListView(StaffView):
         filterset = EngagementFilter(request.GET or None, queryset=selectors.engagement_list())
         for field in filterset.form.fields.values():
             field.help_text = ""  # the API's wording (ids, ISO codes); the page's controls say it themselves
-        queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+        if not filterset.is_bound:
+            queryset = filterset.queryset
+        else:  # a value the filter does not understand lists nothing, and the page says which (filter_errors)
+            queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         # The date column sorts both ways (newest first by default).
         sort = request.GET.get("sort") if request.GET.get("sort") in ("date", "-date") else "-date"
         queryset = queryset.order_by(sort, sort.replace("date", "id"))
@@ -99,7 +102,7 @@ class EngagementCreateView(StaffView):
 
     def _project(self, request):
         value = request.GET.get("project", "")
-        if value.isdigit() and len(value) < 19:
+        if value.isascii() and value.isdigit() and len(value) < 19:
             return CooperativeProject.objects.filter(pk=int(value)).first()
         return None
 
@@ -160,7 +163,7 @@ class EngagementDeleteView(StaffView):
     def post(self, request, pk):
         engagement = _get_engagement(pk)
         version = request.POST.get("version", "")
-        expected = int(version) if version.isdigit() and len(version) < 10 else None
+        expected = int(version) if version.isascii() and version.isdigit() and len(version) < 10 else None
         try:
             services.engagement_delete(engagement=engagement, by=request.user, expected_version=expected)
         except VersionConflict:

@@ -4,7 +4,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import PointOfContact
-from rcf.list_filters import filter_bar, filter_chips, sort_headers
+from rcf.list_filters import ModelMultipleChoiceFilter, filter_bar, filter_chips, sort_headers
 from rcf.models import CountryGroup, PartnerCountry, PriorityArea
 
 from .models import CooperativeProject, LeadSide, ProjectStatus
@@ -99,7 +99,7 @@ class ProjectFilter(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
     )
     year = django_filters.NumberFilter(method="filter_year", label=_("SCM year"))
-    lead_poc = django_filters.ModelMultipleChoiceFilter(
+    lead_poc = ModelMultipleChoiceFilter(
         queryset=PointOfContact.objects.filter(is_lead=True).order_by("side", "full_name", "id"),
         method="filter_lead_poc", label=_("Lead POC"), widget=forms.CheckboxSelectMultiple,
     )
@@ -110,11 +110,15 @@ class ProjectFilter(django_filters.FilterSet):
         fields = []
 
     def search(self, queryset, name, value):
-        # Both languages: a Korean fragment finds the Korean title or summary.
-        return queryset.filter(
-            Q(title__icontains=value) | Q(summary__icontains=value) | Q(title_ko__icontains=value)
-            | Q(summary_ko__icontains=value) | Q(external_id=value)
-        )
+        # The header search's rule (projects.search), so its "See all N in the list" lists the same N:
+        # every word (or "quoted phrase") in the title or summary, either language, or the external id.
+        from .search import clean_query, match_q
+
+        query = clean_query(value)
+        if not query.terms:
+            return queryset
+        return queryset.filter(match_q(("title", "title_ko", "summary", "summary_ko"), query,
+                                       exact=("external_id",)))
 
     def filter_area(self, queryset, name, value):
         if not value:  # a multiple choice left empty is an empty queryset, not None

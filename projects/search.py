@@ -342,7 +342,11 @@ def _actions(query, user):
     results = []
     rows, total = _fetch(rows, fields, query)
     for action in rows:
-        if action.project_id:
+        if action.project_id and action.status != "open":
+            # The project page lists only open actions: a done or cancelled one is on the actions list.
+            url = reverse("actions:list") + "?" + urlencode(
+                {"project": action.project_id, "status": action.status, "owner": ""})
+        elif action.project_id:
             url = reverse("projects:detail", args=[action.project_id]) + f"#action-{action.pk}"
         elif action.engagement_id and action.engagement.deleted_at is None:
             url = reverse("engagements:detail", args=[action.engagement_id]) + f"#action-{action.pk}"

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from contacts.selectors import acting_lead_poc
@@ -365,7 +366,8 @@ def _already_proposed(existing: Concurrence, poc) -> ProposalConflict:
         _("The %(side)s side already proposed this on %(date)s; concur with or decline that proposal instead.")
         if existing.side != poc.side else
         _("Your side already proposed this on %(date)s; it is awaiting the other side's concurrence.")
-    ) % {"side": _side_label(existing.side), "date": existing.proposed_at.date().isoformat()}
+    ) % {"side": _side_label(existing.side),
+         "date": date_format(timezone.localdate(existing.proposed_at), "DATE_FORMAT")}
     return ProposalConflict({"to": [message]})
 
 
@@ -386,7 +388,8 @@ def _answerable(concurrence: Concurrence, by, expected_version: int | None) -> t
     if current.deleted_at is not None:
         raise ProposalConflict(_("This proposal has been deleted."))
     if not current.is_open:
-        when = (current.concurred_at or current.declined_at or current.withdrawn_at).date().isoformat()
+        when = date_format(timezone.localdate(current.concurred_at or current.declined_at or current.withdrawn_at),
+                           "DATE_FORMAT")
         message = {
             "concurred": _("This proposal is closed: it was concurred with on %(date)s."),
             "declined": _("This proposal is closed: it was declined on %(date)s."),
@@ -456,7 +459,7 @@ def concurrence_concur(
     proposer = proposal.proposer_poc.full_name if proposal.proposer_poc_id else _side_label(proposal.side)
     step_note = _("Proposed by %(proposer)s (%(side)s) on %(date)s; concurred by the %(other)s side.") % {
         "proposer": proposer, "side": _side_label(proposal.side),
-        "date": proposal.proposed_at.date().isoformat(), "other": _side_label(proposal.awaited_side)}
+        "date": timezone.localdate(proposal.proposed_at).isoformat(), "other": _side_label(proposal.awaited_side)}
     step_note = "\n".join(part for part in (proposal.note, note, step_note) if part)
     project_transition(
         project=project, to=proposal.step, by=by, note=step_note, priority=proposal.priority,
@@ -1178,7 +1181,6 @@ def _action_reminder_message(*, poc, overdue, due_soon, milestones, today) -> tu
     from urllib.parse import urljoin
 
     from django.urls import reverse
-    from django.utils.formats import date_format
     from django.utils.translation import ngettext
 
     from rcf.marking import marked_email_body

@@ -31,9 +31,13 @@ def _get_project(request, pk, *, include_deleted=False):
 
 def _filtered_projects(request):
     filterset = ProjectFilter(request.GET or None, queryset=selectors.project_list())
-    if filterset.is_bound and filterset.is_valid():
+    if not filterset.is_bound:
+        return filterset, filterset.queryset.order_by("-updated_at", "-id")
+    if filterset.is_valid():
         return filterset, filterset.qs
-    return filterset, filterset.queryset.order_by("-updated_at", "-id")
+    # A value the filter does not understand: nothing rather than everything (an export of "ready"
+    # projects with a mistyped sort must not be the whole database); the page says which value.
+    return filterset, filterset.queryset.none()
 
 
 class ProjectListView(StaffView):
@@ -310,7 +314,7 @@ class ProjectExportView(StaffView):
         _filterset, queryset = _filtered_projects(request)
         if "id" in request.GET or "selection" in request.GET:
             # The rows ticked on the list (?id=1&id=2): those only, in the list's order (none ticked: none).
-            ids = [int(v) for v in request.GET.getlist("id") if v.isdigit() and len(v) < 19]
+            ids = [int(v) for v in request.GET.getlist("id") if v.isascii() and v.isdigit() and len(v) < 19]
             queryset = queryset.filter(pk__in=ids)
         rows = project_rows(queryset)
         stamp = framework_today().isoformat()

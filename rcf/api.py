@@ -280,8 +280,9 @@ class SyncFeed:
         state = sync_state(connection)  # in this request's snapshot, like the page
         after = self.decode(request.query_params["since"], state.epoch)
         limit = settings.RCF_SYNC_PAGE_SIZE
-        if request.query_params.get("page_size", "").isdigit():
-            limit = max(1, min(int(request.query_params["page_size"]), settings.RCF_API_MAX_PAGE_SIZE))
+        size = request.query_params.get("page_size", "")
+        if size.isascii() and size.isdigit():  # "²" is a digit to str.isdigit(), not to int()
+            limit = max(1, min(int(size), settings.RCF_API_MAX_PAGE_SIZE))
         rows = self._page(after, limit, state.horizon_offset)
         more = len(rows) > limit
         rows = rows[:limit]

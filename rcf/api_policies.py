@@ -64,7 +64,7 @@ class LimitedJSONParser(parsers.JSONParser):
         limit = settings.RCF_API_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(_("The request body is larger than %(limit)d bytes.") % {"limit": limit})
         body = stream.read(limit + 1)
         if len(body) > limit:

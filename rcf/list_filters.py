@@ -2,7 +2,10 @@
 link that removes one value), sortable column headers, the parts of the bar.
 Used by every staff list (projects, engagements, actions, organisations)."""
 
+import django_filters
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django_filters import fields as filter_fields
 
 
 def query_without(query, name: str, value: str | None = None, *, keep_empty=()) -> str:
@@ -98,3 +101,41 @@ def filter_bar(filterset, chips, query, main, more, *, keep_empty=()) -> dict:
         "active_count": len(chips), "more_count": sum(1 for c in chips if c["name"] in more),
         "clear_query": clear_query.urlencode(),
     }
+
+
+# --- Choices by id that never reach the database out of range ----------------------------
+# A list's ?owner=99999999999999999999 (or "²", a digit to str.isdigit() but not to int()) is
+# "Select a valid choice" like any other unknown id, not an OverflowError (SQLite) or an
+# out-of-range error (PostgreSQL's bigint) and a 500.
+
+ID_MAX = 2**63 - 1
+
+
+def is_id(value) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) <= ID_MAX
+
+
+class BoundedModelChoiceField(filter_fields.ModelChoiceField):
+    def to_python(self, value):
+        if value not in self.empty_values and self.to_field_name is None and not is_id(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class BoundedModelMultipleChoiceField(filter_fields.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        if self.to_field_name is None:
+            for pk in value:
+                if not is_id(pk):
+                    raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                          params={"pk": pk})
+        return super()._check_values(value)
+
+
+class ModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = BoundedModelChoiceField
+
+
+class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = BoundedModelMultipleChoiceField

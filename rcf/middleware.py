@@ -66,9 +66,9 @@ class RequestGuardMiddleware:
         if upload_limit is not None:
             # A file upload (documents, page or API): its own, larger limit.
             body_limit = upload_limit
-            if declared.isdigit() and int(declared) > body_limit:
+            if declared.isascii() and declared.isdigit() and int(declared) > body_limit:
                 return self.upload_too_large(request, int(declared))
-        elif is_api and declared.isdigit() and int(declared) > body_limit:
+        elif is_api and declared.isascii() and declared.isdigit() and int(declared) > body_limit:
             return views.payload_too_large(request)
         if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             refusal = self.read_chunked_body(request, body_limit)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.formats import date_format
+from django.utils.timezone import localdate
 from django.utils.translation import gettext as _
 
 from .roles import ROLES, _codenames_for_role
@@ -496,7 +497,7 @@ def _reminder_message(proposal, *, deadline) -> tuple[str, str]:
     lines = [
         _("%(proposer)s (%(side)s) proposed on %(date)s to move “%(title)s” to “%(step)s”; it awaits your side's "
           "concurrence.") % {"proposer": proposer, "side": proposal.get_side_display(),
-                             "date": date_format(proposal.proposed_at.date(), "DATE_FORMAT"), "title": title,
+                             "date": date_format(localdate(proposal.proposed_at), "DATE_FORMAT"), "title": title,
                              "step": proposal.get_step_display()},
         _("The next readiness deadline is %(deadline)s.") % {"deadline": date_format(deadline, "DATE_FORMAT")},
         "",

@@ -341,7 +341,7 @@ def test_the_job_reminds_the_other_side_once_when_a_proposal_waits_near_the_dead
     assert flag_unready_years(today="2026-09-01")["concurrence_reminders"] == 1
     reminders = [m for m in mail.outbox if "Awaiting your concurrence" in m.subject]
     assert [m.to for m in reminders] == [[rok_lead_poc.email]]
-    assert "Coast guard training" in reminders[0].body and "2026-11-04" in reminders[0].body
+    assert "Coast guard training" in reminders[0].body and "deadline is 4 Nov 2026" in reminders[0].body
     assert flag_unready_years(today="2026-09-02")["concurrence_reminders"] == 0
     proposal.refresh_from_db()
     assert proposal.reminded_at is not None
