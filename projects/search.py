@@ -245,6 +245,15 @@ def _title_langs(first: str, english: str, korean: str) -> tuple[str, str]:
     return ("" if first_lang == page else first_lang), ("" if other_lang == page else other_lang)
 
 
+def _named(english: str, korean: str, query) -> dict:
+    """A result's name in the reader's language first, the other below, both highlighted, each
+    marked with its language when it is not the page's."""
+    first, second = _in_reader_language(english, korean)
+    lang, other_lang = _title_langs(first, english, korean)
+    return {"title": highlight(first, query.terms), "other_title": highlight(second, query.terms) if second else "",
+            "lang": lang, "other_lang": other_lang}
+
+
 def _projects(query, user):
     from .models import CooperativeProject
 
@@ -254,17 +263,13 @@ def _projects(query, user):
     results = []
     rows, total = _fetch(rows, fields, query)
     for project in rows:
-        first, second = _in_reader_language(project.title, project.title_ko)
         summary, _other = _in_reader_language(project.summary, project.summary_ko)
-        lang, other_lang = _title_langs(first, project.title, project.title_ko)
         meta = [project.get_status_display()]
         if project.external_id:
             meta.append(project.external_id)
         results.append(Result(
-            url=reverse("projects:detail", args=[project.pk]), title=highlight(first, query.terms),
-            other_title=highlight(second, query.terms) if second else "",
-            excerpt=highlight(summary, query.terms, excerpt=EXCERPT_LENGTH) if summary else "",
-            meta=meta, lang=lang, other_lang=other_lang))
+            url=reverse("projects:detail", args=[project.pk]), **_named(project.title, project.title_ko, query),
+            excerpt=highlight(summary, query.terms, excerpt=EXCERPT_LENGTH) if summary else "", meta=meta))
     return results, total
 
 
@@ -276,8 +281,6 @@ def _pocs(query, user):
     results = []
     rows, total = _fetch(rows, fields, query)
     for poc in rows:
-        first, second = _in_reader_language(poc.full_name, poc.full_name_ko)
-        lang, other_lang = _title_langs(first, poc.full_name, poc.full_name_ko)
         meta = [poc.get_side_display()]
         if poc.is_lead:
             meta.append(_("Lead POC"))
@@ -287,10 +290,8 @@ def _pocs(query, user):
         if not poc.active:
             meta.append(_("Inactive"))
         results.append(Result(
-            url=reverse("contacts:poc_detail", args=[poc.pk]), title=highlight(first, query.terms),
-            other_title=highlight(second, query.terms) if second else "",
-            excerpt=highlight(poc.email, query.terms) if poc.email else "", meta=meta,
-            lang=lang, other_lang=other_lang))
+            url=reverse("contacts:poc_detail", args=[poc.pk]), **_named(poc.full_name, poc.full_name_ko, query),
+            excerpt=highlight(poc.email, query.terms) if poc.email else "", meta=meta))
     return results, total
 
 
@@ -302,15 +303,12 @@ def _organizations(query, user):
     results = []
     rows, total = _fetch(rows, fields, query)
     for organization in rows:
-        first, second = _in_reader_language(organization.name, organization.name_ko)
-        lang, other_lang = _title_langs(first, organization.name, organization.name_ko)
         meta = [organization.get_side_display()]
         if organization.country_id:
             meta.append(str(organization.country))
         results.append(Result(
             url=reverse("contacts:organization_list") + f"#organization-{organization.pk}",
-            title=highlight(first, query.terms), other_title=highlight(second, query.terms) if second else "",
-            meta=meta, lang=lang, other_lang=other_lang))
+            **_named(organization.name, organization.name_ko, query), meta=meta))
     return results, total
 
 
