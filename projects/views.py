@@ -178,6 +178,8 @@ class ProjectTransitionView(StaffView):
             return self.refused(request, project, form, _("The step to “%(to)s” was refused: %(reasons)s") % {
                 "to": ProjectStatus(data["to"]).label, "reasons": str(refusal)}, status=403)
         except ValidationError as error:
+            # A proposal already made by the other side (two leads at once) is a conflict, as in the API.
+            status = 409 if isinstance(error, services.ProposalConflict) else 400
             reasons = [f"{' '.join(m)}" for m in error.message_dict.values()] if hasattr(error, "error_dict") \
                 else error.messages
             if hasattr(error, "error_dict"):
@@ -185,7 +187,7 @@ class ProjectTransitionView(StaffView):
                     if field in ("priority", "ready_on", "note"):
                         form.add_error(field, messages_)
             return self.refused(request, project, form, _("The step to “%(to)s” was refused: %(reasons)s") % {
-                "to": ProjectStatus(data["to"]).label, "reasons": " ".join(reasons)})
+                "to": ProjectStatus(data["to"]).label, "reasons": " ".join(reasons)}, status=status)
         if isinstance(result, Concurrence):
             messages.success(request, _("Proposed “%(status)s”: %(awaiting)s.") % {
                 "status": ProjectStatus(data["to"]).label, "awaiting": result.awaiting_label()})

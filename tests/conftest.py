@@ -42,7 +42,8 @@ def pytest_runtest_teardown(item, nextitem):
     database test can run right after one, and it expects the seeded areas,
     countries, SCM cycles and sync clock like any migrated database."""
     yield
-    if _is_transactional(item):
+    # After the last test the session's fixtures (the test database among them) are gone: nothing to seed.
+    if _is_transactional(item) and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
         with item.config.stash[blocking_manager_key].unblock():
