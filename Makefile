@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test setup lint lock bench clean
+.PHONY: run test setup lint lock bench clean port-free
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RCF Tracker needs Python 3.11 (found %s)" % sys.version.split()[0])'
@@ -25,13 +25,21 @@ setup: $(STAMP)
 	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --no-input
 
-run: setup
+# First of all, before any set-up: a port in use is said at once (not after starting a second
+# worker and beat). Links in e-mails, the calendar and webhooks follow HOST and PORT (SITE_URL).
+port-free:
+	@$(PYTHON) -c "import socket, sys; s = socket.socket(); s.settimeout(2); busy = s.connect_ex(('$(HOST)', $(PORT))) == 0; sys.exit('port $(PORT) is in use on $(HOST): stop what uses it, or choose another one: make run PORT=8001' if busy else 0)"
+
+run: port-free setup
 	$(BIN)/python manage.py seed_demo
 	@echo "RCF Tracker on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/). Ctrl-C stops web, worker and beat."
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho --no-prefix -f Procfile.dev start
+	HOST=$(HOST) PORT=$(PORT) SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/honcho --no-prefix -f Procfile.dev start
 
+# The suite's tasks go to a broker folder of its own (without Redis), removed afterwards: nothing is
+# left under var/celery.
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@celery_dir=$$(mktemp -d) && mkdir -p $$celery_dir/queue $$celery_dir/processed $$celery_dir/results $$celery_dir/control \
+	  && RCF_CELERY_DIR=$$celery_dir $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; rm -rf "$$celery_dir"; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,8 +10,12 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
 
 from contacts.api import OrganizationViewSet, PointOfContactViewSet
 from projects.api import (
@@ -56,7 +60,23 @@ def not_found(request, path):
     return JsonResponse({"detail": _("No such API endpoint (API URLs end with a slash).")}, status=404)
 
 
+class ApiIndexView(APIView):
+    """``GET /api/v1/``: what the API offers, so a client can start from its root (issue 13): each
+    resource's list URL, the schema and the documentation. Signed in like every other endpoint."""
+
+    def get(self, request):
+        resources = {prefix: reverse(f"api:{basename}-list", request=request)
+                     for prefix, _viewset, basename in router.registry}
+        return Response({
+            "version": "v1",
+            "resources": resources,
+            "schema": reverse("api:schema", request=request),
+            "docs": reverse("api:docs", request=request),
+        })
+
+
 urlpatterns = [
+    path("", extend_schema(exclude=True)(ApiIndexView).as_view(), name="index"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),

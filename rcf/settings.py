@@ -217,7 +217,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Celery ---
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_DATA_DIR = VAR_DIR / "celery"
+# The embedded broker's folders; `make test` gives each run a temporary one (RCF_CELERY_DIR) and removes
+# it afterwards, so the tasks the suite sends do not pile up under var/celery.
+CELERY_DATA_DIR = Path(env.str("RCF_CELERY_DIR", default=str(VAR_DIR / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
