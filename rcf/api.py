@@ -53,7 +53,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from .api_policies import PayloadTooLarge
+from .api_policies import PayloadTooLarge, link_header
 from .models import PartnerCountry, PriorityArea
 from .serializers import (
     BulkRepresentation,
@@ -306,7 +306,10 @@ class SyncFeed:
         position = (rows[-1][txid_at], rows[-1][id_at]) if rows else after
         cursor = self.encode(state.epoch, position)
         next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
-        return Response({"results": results, "next": next_url, "cursor": cursor})
+        response = Response({"results": results, "next": next_url, "cursor": cursor})
+        if next_url:
+            response["Link"] = link_header(next=next_url)  # RFC 8288, as the numbered pages
+        return response
 
 
 # --- Views ---------------------------------------------------------------------------------

@@ -257,9 +257,22 @@ class AnonRateThrottle(_AtomicRateThrottle, throttling.AnonRateThrottle):
     pass
 
 
+def link_header(**links) -> str:
+    """An RFC 8288 ``Link`` header from ``rel=url`` pairs (the ones that are not None)."""
+    return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in links.items() if url)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
 
     @property
     def max_page_size(self):
         return settings.RCF_API_MAX_PAGE_SIZE
+
+    def get_paginated_response(self, data):
+        # The pages are in the body (`next`, `previous`) and, for generic clients, in a Link header too.
+        response = super().get_paginated_response(data)
+        header = link_header(next=self.get_next_link(), prev=self.get_previous_link())
+        if header:
+            response["Link"] = header
+        return response

@@ -230,7 +230,10 @@ class CalendarView(StaffView):
         url = request.build_absolute_uri(reverse("scm_reports:calendar_feed", args=[token.token]))
         # Calendar applications send no language: the address carries the subscriber's (project titles).
         url += "?" + urlencode({"lang": get_language() or settings.LANGUAGE_CODE})
-        return render(request, "scm_reports/calendar.html", {"feed_url": url, "token": token})
+        # webcal:// makes a calendar application offer to subscribe (issue 13); same address otherwise.
+        webcal_url = "webcal://" + url.split("://", 1)[1]
+        return render(request, "scm_reports/calendar.html",
+                      {"feed_url": url, "webcal_url": webcal_url, "token": token})
 
     def post(self, request):
         services.calendar_token_rotate(user=request.user)

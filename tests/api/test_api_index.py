@@ -27,3 +27,19 @@ def test_the_root_asks_an_unknown_client_to_sign_in(http):
     assert "detail" in response.json()
     # Anything else under /api/v1/ is still a JSON 404.
     assert http().get("/api/v1/nothing-here/").status_code == 404
+
+
+def test_pages_and_the_sync_feed_say_where_next_in_a_link_header(http, viewer):
+    from tests.factories import OrganizationFactory
+
+    for i in range(3):
+        OrganizationFactory(name=f"Linked organisation {i}")
+    client = http(viewer)
+    first = client.get("/api/v1/organizations/", params={"page_size": 2})
+    assert first.status_code == 200
+    assert first.links["next"]["url"] == first.json()["next"]
+    second = client.get(first.links["next"]["url"])
+    assert second.links["prev"]["url"] == second.json()["previous"]
+    assert "next" not in second.links  # the last page
+    feed = client.get("/api/v1/organizations/", params={"since": "", "page_size": 2})
+    assert feed.links["next"]["url"] == feed.json()["next"]

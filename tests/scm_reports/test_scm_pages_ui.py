@@ -99,3 +99,13 @@ def test_areas_by_status_is_one_table_with_a_badge_per_status_and_no_chart(clien
         "concept", "under_review", "prioritized", "ready", "presented", "in_implementation", "completed", "on_hold",
         "withdrawn"]
     assert 'href="/projects/?primary_area=maritime-security&amp;status=prioritized"' in matrix
+
+
+def test_the_calendar_page_offers_a_webcal_link_to_the_same_address(client, viewer):
+    client.force_login(viewer)
+    response = client.get("/calendar/")
+    https_url = response.context["feed_url"]
+    webcal = re.search(r'<a class="button" href="([^"]+)" data-testid="webcal-link">', response.content.decode())
+    assert webcal and https_url.startswith("http")
+    assert webcal.group(1).replace("&amp;", "&") == "webcal://" + https_url.split("://", 1)[1]
+    assert client.get(https_url.split("testserver", 1)[1]).status_code == 200  # the same feed
