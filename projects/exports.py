@@ -71,6 +71,14 @@ def _resource_totals(projects) -> dict:
     return resource_totals_by_project(projects=projects)
 
 
+def _moment(value) -> str:
+    """A moment in the framework's time zone with its offset ("2026-11-24T07:54:12+09:00"): the time
+    the pages show, unambiguous to a script (a spreadsheet cell cannot hold the offset)."""
+    from django.utils import timezone
+
+    return timezone.localtime(value).isoformat(timespec="seconds") if value else ""
+
+
 def project_rows(projects) -> list[list]:
     totals = _resource_totals(projects)
     rows = []
@@ -86,7 +94,7 @@ def project_rows(projects) -> list[list]:
             p.scm_year, p.ready_on, p.target_year, p.start_date, p.end_date,
             *[export_amount(by_kind.get(key), key[1]) for key in _kind_currency_keys()],
             *[export_amount(mine.get(key), key[2]) for key in _side_keys()],
-            p.external_id, p.updated_at.replace(tzinfo=None), p.title, p.title_ko,
+            p.external_id, _moment(p.updated_at), p.title, p.title_ko,
         ])
     return rows
 
