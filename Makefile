@@ -13,27 +13,37 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RCF Tracker needs Python 3.11 (found %s)" % sys.version.split()[0])'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@test -x $(BIN)/python || { echo "Set-up: creating the virtualenv in $(VENV)/"; $(PYTHON) -m venv $(VENV); }
+	@echo "Set-up: installing the Python packages pinned in requirements.lock (the first time takes a couple of minutes)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@echo "Set-up: packages installed."
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 # Everything a fresh clone needs before it can serve or test: packages,
 # compiled translations, folders for the embedded broker, the database schema.
 setup: $(STAMP)
-	mkdir -p var/celery/queue var/celery/processed var/celery/results var/celery/control var/staticfiles
-	$(BIN)/python manage.py compile_translations
-	$(BIN)/python manage.py migrate --no-input
+	@mkdir -p var/celery/queue var/celery/processed var/celery/results var/celery/control var/staticfiles
+	@echo "Set-up: compiling the translations (Korean)..."
+	@$(BIN)/python manage.py compile_translations
+	@echo "Set-up: bringing the database schema up to date..."
+	@$(BIN)/python manage.py migrate --no-input
 
 # First of all, before any set-up: a port in use is said at once (not after starting a second
 # worker and beat). Links in e-mails, the calendar and webhooks follow HOST and PORT (SITE_URL).
 port-free:
 	@$(PYTHON) -c "import socket, sys; s = socket.socket(); s.settimeout(2); busy = s.connect_ex(('$(HOST)', $(PORT))) == 0; sys.exit('port $(PORT) is in use on $(HOST): stop what uses it, or choose another one: make run PORT=8001' if busy else 0)"
 
+# Ctrl-C: honcho stops web, worker and beat and ends with 130; the recipe's shell outlives the
+# interrupt (`trap true INT`; children keep the default) and says so, instead of make's "Error 130".
 run: port-free setup
-	$(BIN)/python manage.py seed_demo
+	@echo "Set-up: loading the demo logins and sample data..."
+	@$(BIN)/python manage.py seed_demo
 	@echo "RCF Tracker on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/). Ctrl-C stops web, worker and beat."
-	HOST=$(HOST) PORT=$(PORT) SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/honcho --no-prefix -f Procfile.dev start
+	@trap true INT; \
+	  HOST=$(HOST) PORT=$(PORT) SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} RCF_DEV_RUN=1 \
+	  $(BIN)/honcho --no-prefix -f Procfile.dev start; status=$$?; \
+	  if [ $$status -eq 130 ]; then echo "RCF Tracker stopped."; else exit $$status; fi
 
 # The suite's tasks go to a broker folder of its own (without Redis), removed afterwards: nothing is
 # left under var/celery.

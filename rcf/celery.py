@@ -1,8 +1,11 @@
 """The Celery application, configured from Django settings (``CELERY_*``)."""
 
+import logging
 import os
+import warnings
 
-from celery import Celery
+from celery import Celery, signals
+from celery.exceptions import SecurityWarning
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rcf.settings")
@@ -10,6 +13,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rcf.settings")
 app = Celery("rcf")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+if os.environ.get("RCF_DEV_RUN"):
+    # `make run` on a developer's container often runs as root, and Celery then warns on every start
+    # of the worker and beat. The production image runs them as an unprivileged user (Dockerfile),
+    # where the warning stays on.
+    warnings.filterwarnings("ignore", category=SecurityWarning)
+
+# Beat drains the outbox every few seconds: three INFO lines per tick (sent, received, succeeded) would
+# bury everything else in the log. A failure is logged at WARNING or above and still shows.
+ROUTINE_TASKS = ("rcf.tasks.outbox_drain", "outbox-drain")
+
+
+class RoutineTickFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        message = record.getMessage()
+        return not any(name in message for name in ROUTINE_TASKS)
+
+
+@signals.after_setup_logger.connect
+def _quiet_routine_ticks(logger=None, **kwargs):
+    for handler in (logger.handlers if logger else []):
+        handler.addFilter(RoutineTickFilter())
 
 
 def _outbox_drain_seconds() -> float:

@@ -231,7 +231,7 @@ if REDIS_URL:
 else:
     # Embedded default for one host (see README): no Redis to install. The
     # worker polls the folder once a second; fine for development, not production.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"  # a host, or kombu warns "No hostname was supplied"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
         "data_folder_out": str(CELERY_DATA_DIR / "queue"),

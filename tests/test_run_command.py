@@ -3,9 +3,12 @@ and the links the site writes (SITE_URL) follow HOST and PORT."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
+import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -32,7 +35,7 @@ def test_a_port_in_use_is_said_at_once_and_nothing_starts():
 def test_the_site_links_follow_the_port_make_run_serves_on():
     plan = subprocess.run(["make", "--no-print-directory", "-n", "run", "PORT=8731"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60).stdout
-    start = next(line for line in plan.splitlines() if "honcho" in line)
+    start = plan[plan.index("trap true INT"):plan.index("honcho")]
     assert "PORT=8731" in start and "SITE_URL=${SITE_URL:-http://127.0.0.1:8731}" in start
 
 
@@ -51,3 +54,72 @@ def test_make_test_leaves_nothing_in_the_broker_folder():
     assert "1 passed" in result.stdout
     after = sorted(p.name for p in queue.iterdir()) if queue.exists() else []
     assert after == before
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment carries ``marker``: honcho starts web, worker and beat in sessions of
+    their own, so the process group of `make` does not cover them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone, or not ours to read
+            continue
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error():
+    """The default log has no Celery "superuser privileges" warning, no kombu "No hostname was supplied",
+    not three lines every five seconds for the outbox drain; Ctrl-C (SIGINT to the terminal's process
+    group) stops web, worker and beat and says so, with no "make: *** ... Error 130"."""
+    port, marker = _free_port(), f"RCF_RUN_TEST_{uuid.uuid4().hex}"
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("REDIS_URL", "DATABASE_URL", "RCF_CELERY_DIR", "RCF_REQUIRE_REAL_SERVICES")}
+    env[marker] = "1"
+    log_path = ROOT / "var" / f"run-test-{port}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "w+b") as log:
+        run = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                text = log_path.read_text(errors="replace")
+                if "celery@" in text and " ready." in text and "beat: Starting" in text:
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                            if answer.status == 200:
+                                break
+                    except OSError:
+                        pass
+                assert run.poll() is None, text[-3000:]
+                time.sleep(1)
+            else:
+                raise AssertionError("make run did not start in 240 s:\n" + log_path.read_text()[-3000:])
+            time.sleep(12)  # two outbox drains (every 5 s) go by
+            os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            run.wait(timeout=60)
+        finally:
+            for pid in _processes_with(marker):
+                os.kill(pid, signal.SIGKILL)
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+    text = log_path.read_text(errors="replace")
+    log_path.unlink()
+    assert "Error 130" not in text and "make: ***" not in text, text[-2000:]
+    assert "RCF Tracker stopped." in text
+    assert "superuser privileges" not in text
+    assert "No hostname was supplied" not in text
+    assert "Task rcf.tasks.outbox_drain[" not in text and "Sending due task outbox-drain" not in text, text[-2000:]
+    assert "celery@" in text and "beat: Starting" in text  # the worker's and beat's start still show
+    time.sleep(1)
+    assert _processes_with(marker) == []  # nothing left running
