@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView, apply_service_errors, render_filtered_list
+from rcf.views import StaffView, apply_service_errors, render_filtered_list, save_with_version_check
 
 from . import selectors, services
 from .action_filters import ActionFilter
@@ -162,21 +162,16 @@ class ActionUpdateView(StaffView):
         status = 400
         if form.is_valid():
             expected = form.cleaned_data.get("version") or action.version
-            try:
-                services.action_update(action=ActionItem.objects.get(pk=pk), by=request.user,
-                                       expected_version=expected, **form.service_data())
-            except VersionConflict as exc:
-                status = 409
-                form.add_error(None, _("Someone else changed this action after you opened it. Nothing was saved; "
-                                       "save again to apply your changes over theirs."))
-                data = request.POST.copy()
-                data["version"] = exc.current.version
-                form.data = data
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
+            saved, conflict = save_with_version_check(form, lambda: services.action_update(
+                action=ActionItem.objects.get(pk=pk), by=request.user, expected_version=expected,
+                **form.service_data()), conflict_message=_(
+                    "Someone else changed this action after you opened it. Nothing was saved; save again to apply "
+                    "your changes over theirs."))
+            if saved:
                 messages.success(request, _("Action saved."))
                 return redirect(_next_url(request, reverse("actions:list")))
+            if conflict:
+                status = 409
         return self.page(request, form, _get_action(pk), status=status)
 
     def page(self, request, form, action, status=200):

@@ -11,7 +11,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from rcf.services import VersionConflict
-from rcf.views import StaffView, render_filtered_list
+from rcf.views import StaffView, render_filtered_list, save_with_version_check
 
 from . import selectors, services
 from .engagement_filters import EngagementFilter
@@ -132,21 +132,17 @@ class EngagementUpdateView(StaffView):
     def post(self, request, pk):
         engagement = _get_engagement(pk)
         form = EngagementForm(request.POST, instance=engagement)
-        conflict = False
+        conflict = None
         if form.is_valid():
             expected = form.cleaned_data.get("version") or engagement.version
-            try:
-                # The bound form wrote the input into `engagement`: the service gets the stored record.
-                services.engagement_update(engagement=Engagement.objects.get(pk=pk), by=request.user,
-                                           expected_version=expected, **form.service_data())
-            except VersionConflict as exc:
-                conflict = True
-                form.add_error(None, _("Someone else changed this engagement after you opened it (it is now at "
-                                       "version %(version)s). Nothing was saved: reload the page to see their "
-                                       "changes, then make yours again.") % {"version": exc.current.version})
-            except ValidationError as error:
-                form.apply_service_errors(error)
-            else:
+            # The bound form wrote the input into `engagement`: the service gets the stored record.
+            saved, conflict = save_with_version_check(form, lambda: services.engagement_update(
+                engagement=Engagement.objects.get(pk=pk), by=request.user, expected_version=expected,
+                **form.service_data()), rebase=False, conflict_message=lambda exc: _(
+                    "Someone else changed this engagement after you opened it (it is now at version %(version)s). "
+                    "Nothing was saved: reload the page to see their changes, then make yours again.")
+                % {"version": exc.current.version})
+            if saved:
                 messages.success(request, _("Engagement saved."))
                 return redirect("engagements:detail", pk=pk)
         return render(request, self.template_name, {"form": form, "engagement": _get_engagement(pk)},

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
@@ -34,40 +35,45 @@ def _refused(request, project_pk, **forms):
                   ProjectDetailView.context(request, project, **forms), status=400)
 
 
-class ProgressUpdateCreateView(StaffView):
-    permission_required = "projects.add_progressupdate"
+class _ProjectRecordCreateView(StaffView):
+    """Add a record to a project from its page: ``form_class`` validates,
+    ``create_service`` writes (``by``, ``project``, ``today`` and the form's
+    data); refused, the project page again with the form as ``context_name``."""
+
+    form_class = None
+    create_service = None
+    context_name = ""
+    success_message = ""
 
     def post(self, request, pk):
         project = _get_project(request, pk)
-        form = ProgressUpdateForm(request.POST)
+        form = self.form_class(request.POST)
         if form.is_valid():
             try:
-                services.progress_update_create(by=request.user, project=project, today=framework_today(),
-                                                **form.cleaned_data)
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
-                messages.success(request, _("Progress update posted."))
-                return _project_page(request, pk)
-        return _refused(request, pk, progress_form=form)
-
-
-class MilestoneCreateView(StaffView):
-    permission_required = "projects.add_milestone"
-
-    def post(self, request, pk):
-        project = _get_project(request, pk)
-        form = MilestoneForm(request.POST)
-        if form.is_valid():
-            try:
-                services.milestone_create(by=request.user, project=project, today=framework_today(),
+                type(self).create_service(by=request.user, project=project, today=framework_today(),
                                           **form.cleaned_data)
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
-                messages.success(request, _("Milestone added."))
+                messages.success(request, self.success_message)
                 return _project_page(request, pk)
-        return _refused(request, pk, milestone_form=form)
+        return _refused(request, pk, **{self.context_name: form})
+
+
+class ProgressUpdateCreateView(_ProjectRecordCreateView):
+    permission_required = "projects.add_progressupdate"
+    form_class = ProgressUpdateForm
+    create_service = services.progress_update_create
+    context_name = "progress_form"
+    success_message = _lazy("Progress update posted.")
+
+
+class MilestoneCreateView(_ProjectRecordCreateView):
+    permission_required = "projects.add_milestone"
+    form_class = MilestoneForm
+    create_service = services.milestone_create
+    context_name = "milestone_form"
+    success_message = _lazy("Milestone added.")
 
 
 class MilestoneDoneView(StaffView):

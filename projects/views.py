@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
-from rcf.views import StaffView, apply_service_errors, render_filtered_list
+from rcf.views import StaffView, apply_service_errors, render_filtered_list, save_with_version_check
 
 from . import selectors, services
 from .engagement_forms import EngagementForm
@@ -129,22 +129,16 @@ class ProjectUpdateView(StaffView):
         conflict = None
         if form.is_valid():
             expected = form.cleaned_data.get("version") or project.version
-            try:
-                services.project_update(project=CooperativeProject.objects.get(pk=pk), by=request.user,
-                                        expected_version=expected, **form.service_data())
-            except VersionConflict as exc:
-                conflict = {"current": exc.current, "changes": changes_since(exc.current, expected)}
-                form.add_error(None, _("Someone else changed this project after you opened it. Nothing was "
-                                       "saved. Review their changes below, then save again to apply yours."))
-                # The next save applies on top of what is there now.
-                data = request.POST.copy()
-                data["version"] = exc.current.version
-                form.data = data
-            except ValidationError as error:
-                apply_service_errors(form, error)
-            else:
+            saved, stale = save_with_version_check(form, lambda: services.project_update(
+                project=CooperativeProject.objects.get(pk=pk), by=request.user, expected_version=expected,
+                **form.service_data()), conflict_message=_(
+                    "Someone else changed this project after you opened it. Nothing was saved. Review their "
+                    "changes below, then save again to apply yours."))
+            if saved:
                 messages.success(request, _("Project saved."))
                 return redirect("projects:detail", pk=pk)
+            if stale:
+                conflict = {"current": stale.current, "changes": changes_since(stale.current, expected)}
         if conflict:
             saved_title = conflict["current"].localized_title
         return render(request, "projects/project_form.html",

@@ -145,6 +145,33 @@ def apply_service_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def save_with_version_check(form, save, *, conflict_message, rebase: bool = True):
+    """Run ``save()`` (a version-checked service call) for a valid ``form``.
+
+    Returns ``(saved, conflict)``: ``saved`` True when it went through. A
+    ``VersionConflict`` is returned as ``conflict`` with ``conflict_message``
+    above the form (a callable is given the conflict) and, with ``rebase``, the
+    form's hidden version moved to the current one, so saving again applies the
+    user's input on top of the other change. A ``ValidationError`` goes beside
+    the fields it names (the form's own ``apply_service_errors`` if it has one)."""
+    try:
+        save()
+    except VersionConflict as conflict:
+        form.add_error(None, conflict_message(conflict) if callable(conflict_message) else conflict_message)
+        if rebase:
+            data = form.data.copy()
+            data["version"] = conflict.current.version
+            form.data = data
+        return False, conflict
+    except ValidationError as error:
+        if hasattr(form, "apply_service_errors"):
+            form.apply_service_errors(error)
+        else:
+            apply_service_errors(form, error)
+        return False, None
+    return True, None
+
+
 class TrackedFormView(StaffView):
     """Create or edit a record through its service, with the version check."""
 
