@@ -4,12 +4,28 @@ CSV and XLSX the site makes goes through here, so the handling marking,
 
 Every cell goes out through ``rcf.validators.printable``: a control
 character stored before text was validated (issue 9) would otherwise make
-openpyxl refuse the whole workbook, for everyone."""
+openpyxl refuse the whole workbook, for everyone.
+
+Text that a spreadsheet would take for a formula ("=HYPERLINK(…)", "+1",
+"-x", "@x") is defused differently in each format (issue 13):
+
+- XLSX: the cell keeps the exact text and is written as a *string cell*
+  (``t="inlineStr"``, never an ``<f>`` formula) with Excel's "quote prefix"
+  style, so the value stays text even when someone edits the cell. The data
+  are not changed: an import reads back what was exported.
+- CSV has no cell types: such a value is written with a leading ``'``
+  (``spreadsheet_safe``), which Excel and LibreOffice show as text.
+
+A ``Decimal`` keeps its scale: 12.50 is "12.50" in the CSV, and in the XLSX a
+number (still summable) whose number format shows two places (``#,##0.00``;
+``#,##0`` for a whole amount)."""
 
 import csv
 import io
+from decimal import Decimal
 
 from django.http import HttpResponse
+from django.utils.functional import Promise
 
 from .marking import handling_marking
 from .validators import printable
@@ -20,11 +36,32 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _plain(value):
+    """A lazy translation as the text it stands for; anything else unchanged."""
+    return str(value) if isinstance(value, Promise) else value
+
+
 def spreadsheet_safe(value):
-    value = printable(value)
+    """A value for a CSV cell: printable, and text that would start a formula
+    prefixed with ``'``."""
+    value = printable(_plain(value))
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _csv_cell(value):
+    value = spreadsheet_safe(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return format(value, "f")  # "12.50", never "12.5" or "1.25E+1"
+    return value
+
+
+def decimal_number_format(value: Decimal) -> str:
+    """The XLSX number format showing ``value``'s scale: ``#,##0.00`` for two places, ``#,##0`` for none."""
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "#,##0." + "0" * places if places else "#,##0"
 
 
 def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
@@ -32,14 +69,34 @@ def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
     writer = csv.writer(buffer)
     marking = handling_marking()
     if marking:  # the handling marking on the first row (RCF_HANDLING_MARKING); nothing when none is set
-        writer.writerow([spreadsheet_safe(marking)])
-    writer.writerow([spreadsheet_safe(v) for v in header])
+        writer.writerow([_csv_cell(marking)])
+    writer.writerow([_csv_cell(v) for v in header])
     for row in rows:
-        writer.writerow([spreadsheet_safe(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     # A BOM so Excel opens UTF-8 (Korean names) correctly.
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _xlsx_row(sheet, values) -> list:
+    """``values`` as the sheet's next row: text as string cells (the exact
+    text, never a formula), decimals as numbers showing their scale."""
+    from openpyxl.cell import Cell
+
+    cells = []
+    for value in values:
+        value = printable(_plain(value))
+        cell = Cell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # after the value: openpyxl takes a text starting with "=" for a formula
+            if value.startswith(_FORMULA_START):
+                cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+        elif isinstance(value, Decimal) and value.is_finite():
+            cell.number_format = decimal_number_format(value)
+        cells.append(cell)
+    sheet.append(cells)
+    return cells
 
 
 def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -> HttpResponse:
@@ -54,13 +111,11 @@ def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=printable(str(title))[:31])
         if marking:  # the handling marking on each sheet's first row (RCF_HANDLING_MARKING)
-            sheet.append([spreadsheet_safe(marking)])
-            sheet["A1"].font = Font(bold=True)
-        sheet.append([spreadsheet_safe(v) for v in header])
-        for cell in sheet[sheet.max_row]:
+            _xlsx_row(sheet, [marking])[0].font = Font(bold=True)
+        for cell in _xlsx_row(sheet, header):
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([spreadsheet_safe(v) for v in row])
+            _xlsx_row(sheet, row)
         sheet.freeze_panes = "A3" if marking else "A2"
         for index, name in enumerate(header, start=1):
             longest = max([len(str(name))] + [len(str(r[index - 1] or "")) for r in rows[:500]])

@@ -1,5 +1,10 @@
-"""The SCM report as an XLSX workbook (the same rows as the page)."""
+"""The SCM report as an XLSX workbook (the same rows as the page).
 
+Moments (a flag's raised and resolved times) are in the framework's time zone,
+as the page shows them: a spreadsheet cell holds no offset, so UTC there would
+be hours off (and sometimes a day). Amounts keep their scale (``rcf.exports``)."""
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rcf.exports import xlsx_response
@@ -12,6 +17,11 @@ def _pocs(project) -> tuple[str, str]:
             project.rok_lead_poc.full_name if project.rok_lead_poc else "")
 
 
+def _local(moment):
+    """An aware moment as the framework time zone's wall time (what the page shows), or None."""
+    return timezone.localtime(moment).replace(tzinfo=None) if moment else None
+
+
 def report_xlsx(report: dict):
     counting = [
         [str(p.priority_area), p.localized_title, p.localized_summary,
@@ -21,8 +31,8 @@ def report_xlsx(report: dict):
     ]
     earlier = [[p.scm_year, p.localized_title, str(p.priority_area), str(p.get_status_display()), p.ready_on]
                for p in report["earlier"]]
-    flags = [[f.year, str(f.get_kind_display()), f.raised_at.replace(tzinfo=None),
-              f.resolved_at.replace(tzinfo=None) if f.resolved_at else None, flag_text(f, today=report["today"])]
+    flags = [[f.year, str(f.get_kind_display()), _local(f.raised_at), _local(f.resolved_at),
+              flag_text(f, today=report["today"])]
              for f in report["flags"]]
     coverage = [[str(_("Priority area")), str(row["area"]), _("yes") if row["covered"] else _("no")]
                 for row in report["area_coverage"]]

@@ -11,7 +11,7 @@ from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import get_language, override
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -228,12 +228,19 @@ class CalendarView(StaffView):
     def get(self, request):
         token = services.calendar_token_for(user=request.user)
         url = request.build_absolute_uri(reverse("scm_reports:calendar_feed", args=[token.token]))
-        # Calendar applications send no language: the address carries the subscriber's (project titles).
-        url += "?" + urlencode({"lang": get_language() or settings.LANGUAGE_CODE})
+        # Calendar applications send no language: the feed is in the owner's e-mail language (issue 13);
+        # a login without a point of contact has none, so the address carries this page's.
+        from .calendar import owner_language
+
+        preferred = owner_language(request.user)
+        if not preferred:
+            url += "?" + urlencode({"lang": get_language() or settings.LANGUAGE_CODE})
         # webcal:// makes a calendar application offer to subscribe (issue 13); same address otherwise.
         webcal_url = "webcal://" + url.split("://", 1)[1]
+        language = preferred or get_language() or settings.LANGUAGE_CODE
         return render(request, "scm_reports/calendar.html",
-                      {"feed_url": url, "webcal_url": webcal_url, "token": token})
+                      {"feed_url": url, "webcal_url": webcal_url, "token": token, "from_profile": bool(preferred),
+                       "feed_language": language})
 
     def post(self, request):
         services.calendar_token_rotate(user=request.user)
@@ -244,28 +251,36 @@ class CalendarView(StaffView):
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class CalendarFeedView(View):
     """The .ics feed. No session (calendar applications cannot sign in): the
-    secret token in the URL is the credential; an unknown one is a 404."""
+    secret token in the URL is the credential; an unknown one is a 404. In
+    the owner's language, with ETag/Last-Modified: a client's repeat with
+    If-None-Match (or If-Modified-Since) gets 304 while nothing changed
+    (``calendar.calendar_feed``)."""
 
     def get(self, request, token):
         from django.http import HttpResponse
+        from django.utils.cache import get_conditional_response
+        from django.utils.http import http_date
 
-        from .calendar import scm_calendar
+        from .calendar import calendar_feed, feed_language
 
         user = services.calendar_user(token=token)
         if user is None or not user.is_active or not user.has_perm("scm_reports.view_scmcycle"):
             raise Http404
-        language = request.GET.get("lang") or get_language() or settings.LANGUAGE_CODE
-        if language not in dict(settings.LANGUAGES):
+        requested = request.GET.get("lang") or None
+        if requested is not None and requested not in dict(settings.LANGUAGES):
             return HttpResponse(
                 _("Unknown language “%(lang)s” in the calendar address: use one of %(choices)s.") % {
-                    "lang": language[:20], "choices": ", ".join(dict(settings.LANGUAGES))},
+                    "lang": requested[:20], "choices": ", ".join(dict(settings.LANGUAGES))},
                 status=400, content_type="text/plain; charset=utf-8")
-        with override(language):
-            feed = scm_calendar(today=framework_today(), with_engagements=user.has_perm("projects.view_engagement"))
-        response = HttpResponse(feed, content_type="text/calendar; charset=utf-8")
+        feed = calendar_feed(today=framework_today(), language=feed_language(user=user, requested=requested),
+                             with_engagements=user.has_perm("projects.view_engagement"))
+        response = HttpResponse(feed.body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="rcf-scm.ics"'
         response["Cache-Control"] = "private, max-age=900"
-        return response
+        response["ETag"] = feed.etag
+        response["Last-Modified"] = http_date(feed.last_modified.timestamp())
+        return get_conditional_response(request, etag=feed.etag, last_modified=int(feed.last_modified.timestamp()),
+                                        response=response)
 
 
 class PresentationCreateView(StaffView):
