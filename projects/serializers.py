@@ -140,8 +140,8 @@ class ConcurrenceSerializer(ApiModelSerializer):
     project = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("The project's id."))
     proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     proposer_poc = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("The proposing lead POC's id."))
-    concurred_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    declined_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    concurred_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    declined_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Concurrence

@@ -20,7 +20,10 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
+import hashlib
+import json
 import re
 
 from django.conf import settings
@@ -32,6 +35,7 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.decorators import classonlymethod
+from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -53,6 +57,10 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+# The suffix rcf.api_http appends to a strong ETag when it sends the body gzip-compressed: a strong
+# validator names one byte sequence (RFC 9110 8.8.3), so the compressed body has a tag of its own;
+# as an If-Match it names the same version as the plain tag.
+from .api_http import GZIP_ETAG_SUFFIX
 from .api_policies import PayloadTooLarge, link_header
 from .models import PartnerCountry, PriorityArea
 from .serializers import (
@@ -172,7 +180,8 @@ def if_match_versions(header: str) -> set[int]:
     Raises 400 for a header that is not a list of entity tags.
 
     Entity tags compare as opaque strings (RFC 9110 8.8.3.2): only the exact
-    text ``etag()`` sends for a version names it, so ``"03"`` or ``"+3"`` is
+    text ``etag()`` sends for a version names it (or that text with the
+    ``-gzip`` suffix a compressed answer carries), so ``"03"`` or ``"+3"`` is
     not version 3."""
     versions, position = set(), 0
     header = header.strip()
@@ -182,11 +191,17 @@ def if_match_versions(header: str) -> set[int]:
             raise exceptions.ValidationError(
                 {"If-Match": [_('Give one or more entity tags from the ETag header, e.g. If-Match: "3".')]}
             )
-        weak, value = match.group(1), match.group(2)
+        weak, value = match.group(1), match.group(2).removesuffix(GZIP_ETAG_SUFFIX)
         if not weak and value.isascii() and value.isdigit() and value == str(int(value)):
             versions.add(int(value))
         position = match.end()
     return versions
+
+
+def content_etag(value, *, prefix: str = "") -> str:
+    """A strong ETag from the JSON of ``value`` (lists and feed pages, which have no version)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return f'"{prefix}{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"'
 
 
 # --- The sync feed -------------------------------------------------------------------------
@@ -299,7 +314,8 @@ class SyncFeed:
             else:
                 results.append({
                     "id": row[id_at],
-                    "external_id": row[width + 2] if self.has_external_id else None,
+                    # Null when absent, on every resource (the column stores a missing one as "").
+                    "external_id": (row[width + 2] or None) if self.has_external_id else None,
                     "deleted": True,
                     "deleted_at": stamp(row[deleted_at]),
                 })
@@ -307,6 +323,12 @@ class SyncFeed:
         cursor = self.encode(state.epoch, position)
         next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
         response = Response({"results": results, "next": next_url, "cursor": cursor})
+        # The cursor carries the time it was signed, so a hash of the body would change every
+        # second; the page's ETag names what it holds instead: the epoch, where it starts and ends,
+        # its size and its records. The same page asked again answers 304 (rcf.api_http).
+        response["ETag"] = content_etag(
+            [state.epoch, list(after), list(position), limit, more, results], prefix="feed-"
+        )
         if next_url:
             response["Link"] = link_header(next=next_url)  # RFC 8288, as the numbered pages
         return response
@@ -418,7 +440,10 @@ class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
 
     def record_response(self, pk, *, status_code=status.HTTP_200_OK, headers=None) -> Response:
         data = self.representation.one(pk)
-        return Response(data, status=status_code, headers={"ETag": etag(data["version"]), **(headers or {})})
+        validators = {"ETag": etag(data["version"])}
+        if data.get("updated_at"):
+            validators["Last-Modified"] = http_date(datetime.datetime.fromisoformat(data["updated_at"]).timestamp())
+        return Response(data, status=status_code, headers={**validators, **(headers or {})})
 
     def precondition_failed(self, current) -> Response:
         if current.deleted_at is not None:
@@ -693,6 +718,95 @@ def refuse_unknown_properties(result, generator, request, public):
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and schema.get("type") == "object" and "properties" in schema:
             schema["additionalProperties"] = False
+    return result
+
+
+def _plain_blank_strings(node) -> None:
+    """A string that may be empty is one plain ``string``: drf-spectacular writes an URL or e-mail
+    field that allows blank as ``oneOf: [{format: uri}, {maxLength: 0}]``, which strict validators
+    reject when both branches match (a validator that does not check the format sees "" match
+    twice), and which generators turn into a union type. The format's rule stays in the
+    description."""
+    if isinstance(node, list):
+        for item in node:
+            _plain_blank_strings(item)
+        return
+    if not isinstance(node, dict):
+        return
+    choices = node.get("oneOf")
+    if (isinstance(choices, list) and len(choices) == 2 and choices[1] == {"type": "string", "maxLength": 0}
+            and choices[0].get("type") == "string"):
+        inner = node.pop("oneOf")[0]
+        kind = {"uri": _("A URL, or empty."), "email": _("An e-mail address, or empty.")}.get(inner.get("format"))
+        node["type"] = "string"
+        for key in ("maxLength", "pattern"):
+            if key in inner and not (key == "pattern" and inner.get("format")):
+                node[key] = inner[key]
+        if kind and "description" not in node:
+            node["description"] = str(kind)
+        if "pattern" in node:  # the pattern must admit the empty string too
+            node["pattern"] = f"^$|{node['pattern']}"
+    for value in node.values():
+        _plain_blank_strings(value)
+
+
+_RETRY_AFTER = {"schema": {"type": "integer", "minimum": 1}, "required": True,
+                "description": _("Seconds to wait before the next request.")}
+_GET_HEADERS = {
+    "ETag": {"schema": {"type": "string"}, "required": True,
+             "description": _("A record's version, quoted; else a tag of this answer's content. Send it in "
+                              "If-None-Match to hear 304 when nothing changed. A gzip-compressed answer's tag "
+                              "ends in -gzip; both forms name the same version.")},
+    "Last-Modified": {"schema": {"type": "string"},
+                      "description": _("When the record last changed (records only).")},
+    "Link": {"schema": {"type": "string"},
+             "description": _('RFC 8288 links to the next and previous pages (rel="next", rel="prev").')},
+}
+_CONDITIONAL_PARAMETERS = [
+    {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+     "description": _("An ETag from an earlier answer: 304 with no body if the answer would be the same.")},
+    {"in": "header", "name": "If-Modified-Since", "required": False, "schema": {"type": "string"},
+     "description": _("An HTTP date: 304 if the record has not changed since (ignored with If-None-Match).")},
+]
+
+
+def http_contract(result, generator, request, public):
+    """Postprocessing hook: what the schema says, as strict validators and generated clients read it
+    (issue 13).
+
+    * A string that may be empty is a plain ``string`` (``_plain_blank_strings``).
+    * A numeric query filter is an ``integer``: every one of them is an id or a year
+      (django-filter's ``NumberFilter`` alone is documented as ``number``).
+    * 429 answers carry ``Retry-After``; answers to a GET carry an ``ETag`` (and a record's its
+      ``Last-Modified``, a page its ``Link``), honour ``If-None-Match`` and ``If-Modified-Since``
+      and may be a 304 (``rcf.api_http``).
+    """
+    _plain_blank_strings([result.get("components", {}), result.get("paths", {})])
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query":
+                    for typed in (schema, schema.get("items", {})):
+                        if typed.get("type") == "number":
+                            typed["type"] = "integer"
+            responses = operation["responses"]
+            if "429" in responses:
+                responses["429"].setdefault("headers", {})["Retry-After"] = dict(_RETRY_AFTER)
+            if method != "get" or "application/json" not in responses.get("200", {}).get("content", {}):
+                continue  # a file download is the file, without these headers (rcf.api_http: JSON only)
+            if "200" in responses:
+                headers = responses["200"].setdefault("headers", {})
+                for name, header in _GET_HEADERS.items():
+                    headers[name] = {**header, **headers.get(name, {}), "required": header.get("required", False)}
+            responses.setdefault("304", {"description": _("Not modified: the ETag (or date) you sent is current.")})
+            responses["304"].setdefault("headers", {})["ETag"] = dict(_GET_HEADERS["ETag"])
+            named = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+            operation.setdefault("parameters", []).extend(
+                dict(p) for p in _CONDITIONAL_PARAMETERS if (p["in"], p["name"]) not in named
+            )
     return result
 
 

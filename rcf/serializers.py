@@ -261,7 +261,9 @@ class TombstoneSerializer(serializers.Serializer):
     """A deleted record, as the sync feed reports it."""
 
     id = serializers.IntegerField()
-    external_id = serializers.CharField(allow_null=True, help_text=_("Null for resources without external ids."))
+    external_id = serializers.CharField(
+        allow_null=True, help_text=_("The record's external id; null when it has none, and on resources without "
+                                     "external ids."))
     deleted = serializers.ChoiceField(choices=[(True, "true")], help_text=_("Always true."))
     deleted_at = UTCDateTimeField()
 

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
+    # CORS for browser-based API clients, off unless CORS_ALLOWED_ORIGINS names origins (issue 13).
+    "corsheaders",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -63,7 +65,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # As high as possible (django-cors-headers): answers API preflights, before anything that can answer.
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/ only: ETag and 304 for every GET, gzip for JSON answers (rcf.api_http).
+    "rcf.api_http.ApiHttpMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Before anything that reads the session, the user or the database: refuses NUL characters,
@@ -346,7 +352,12 @@ SPECTACULAR_SETTINGS = {
         "the tombstone retention answers 410: sync in full again.\n\n"
         "**Conflicts**: every record has a strong `ETag` (its version). PUT, PATCH and DELETE need `If-Match`; "
         "a stale one answers 412 with the record as it is now. POST with an `external_id` that exists answers "
-        "409 naming the record, so a create can be retried safely."
+        "409 naming the record, so a create can be retried safely.\n\n"
+        "**Caching**: every answer to a GET carries an `ETag` (records also `Last-Modified`); send it back as "
+        "`If-None-Match` to hear 304 with no body while nothing changed, lists and sync pages included. JSON "
+        "answers are gzip-compressed when the client accepts it; a compressed answer's ETag ends in `-gzip` and "
+        "names the same version in `If-Match`.\n\n"
+        "**CORS**: off unless the server's `CORS_ALLOWED_ORIGINS` names the client's origin."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -366,8 +377,24 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "rcf.api.refuse_unknown_properties",
+        "rcf.api.http_contract",
     ],
 }
+
+# --- CORS (django-cors-headers): browser-based API clients on other origins ---
+# Off by default: no origin is allowed until CORS_ALLOWED_ORIGINS names some
+# (comma-separated, e.g. "https://dashboard.example.org"). Only the API, never
+# the staff pages; no cookies across origins (clients send their API token).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+CORS_ALLOW_HEADERS = (
+    "accept", "accept-language", "authorization", "content-type", "if-match", "if-modified-since",
+    "if-none-match",
+)
+CORS_EXPOSE_HEADERS = ("ETag", "Last-Modified", "Link", "Location", "Retry-After")
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Content-Security-Policy: nothing is loaded from outside the site ---
 CONTENT_SECURITY_POLICY = {

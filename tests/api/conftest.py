@@ -9,12 +9,37 @@ import time
 import pytest
 import requests
 from django.db import connection
+from django.test.client import Client as DjangoClient
 from rest_framework.test import APIClient
 
 from rcf.models import ApiToken
 from scm_reports.models import SCMCycle
 
+from . import contract
+
 API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def _contract(monkeypatch):
+    """Every answer an API test receives is validated against the schema
+    (tests/api/contract.py): in process through Django's test client (which
+    DRF's APIClient extends) and over real HTTP through ``requests``."""
+    django_request = DjangoClient.request
+    requests_request = requests.Session.request
+
+    def checked_django(self, **kwargs):
+        response = django_request(self, **kwargs)
+        contract.check_django(response)
+        return response
+
+    def checked_requests(self, method, url, *args, **kwargs):
+        response = requests_request(self, method, url, *args, **kwargs)
+        contract.check_requests(response)
+        return response
+
+    monkeypatch.setattr(DjangoClient, "request", checked_django)
+    monkeypatch.setattr(requests.Session, "request", checked_requests)
 
 
 @pytest.fixture(autouse=True)
