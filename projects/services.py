@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict, claim_version, resolve_codes, restore, soft_delete
+from rcf.webhooks import webhook_emit
 
 from .models import (
     CONCURRENCE_WATCHED_FIELDS,
@@ -296,6 +297,8 @@ def project_transition(
         note=note,
         ready_on=project.ready_on if to == S.READY else None,
     )
+    webhook_emit(event="project.transitioned", instance=project,
+                 extra={"transition": {"from": from_status, "to": to}})
     _close_open_proposals(project, reason=_("Closed: the project moved from “%(from)s” to “%(to)s”.")
                           % {"from": S(from_status).label, "to": S(to).label})
     if to == S.READY or from_status == S.READY or (had_ready_on and project.ready_on is None):
@@ -352,6 +355,7 @@ def _propose(*, project, step, by, note, priority, ready_on, expected_version) -
         if winner is None:
             raise
         raise _already_proposed(winner, poc) from None
+    webhook_emit(event="concurrence.proposed", instance=proposal)
     return proposal
 
 
@@ -379,6 +383,7 @@ def _close_open_proposals(project, *, reason: str) -> None:
         proposal.withdrawn_at = now
         proposal.response_note = reason
         proposal.save()
+        webhook_emit(event="concurrence.resolved", instance=proposal)
 
 
 def _answerable(concurrence: Concurrence, by, expected_version: int | None) -> tuple[Concurrence, Any]:
@@ -456,6 +461,7 @@ def concurrence_concur(
     proposal._history_user = by
     proposal.full_clean(validate_constraints=False)
     proposal.save()  # closed first: the step's own clean-up leaves it alone
+    webhook_emit(event="concurrence.resolved", instance=proposal)
     proposer = proposal.proposer_poc.full_name if proposal.proposer_poc_id else _side_label(proposal.side)
     step_note = _("Proposed by %(proposer)s (%(side)s) on %(date)s; concurred by the %(other)s side.") % {
         "proposer": proposer, "side": _side_label(proposal.side),
@@ -489,6 +495,7 @@ def concurrence_decline(
     proposal._history_user = by
     proposal.full_clean(validate_constraints=False)
     proposal.save()
+    webhook_emit(event="concurrence.resolved", instance=proposal)
     return proposal
 
 
@@ -506,6 +513,7 @@ def concurrence_withdraw(*, concurrence: Concurrence, by, note: str = "",
     proposal._history_user = by
     proposal.full_clean(validate_constraints=False)
     proposal.save()
+    webhook_emit(event="concurrence.resolved", instance=proposal)
     return proposal
 
 
@@ -634,6 +642,7 @@ def project_update(
     _validate_and_save(project, m2m, by)
     if watched:
         _record_changes_on_proposals(project, before, _watched_values(project, m2m), by)
+    webhook_emit(event="project.updated", instance=project)
     return project
 
 
@@ -645,6 +654,7 @@ def project_soft_delete(*, project: CooperativeProject, by=None, expected_versio
         soft_delete(instance=project, by=by, expected_version=expected_version)
         if project.ready_on:
             project_readiness_changed.send(sender=CooperativeProject, project=project)
+        webhook_emit(event="project.deleted", instance=project)
     return project
 
 
@@ -656,6 +666,7 @@ def project_restore(*, project: CooperativeProject, by=None):
         restore(instance=project, by=by)
         if project.ready_on:
             project_readiness_changed.send(sender=CooperativeProject, project=project)
+        webhook_emit(event="project.restored", instance=project)
     return project
 
 
@@ -833,6 +844,7 @@ def engagement_create(*, by=None, follow_up_actions: Iterable[dict] | None = Non
     engagement = Engagement(**fields, created_by=by)
     _check_engagement(engagement, m2m, linked={})
     _save_engagement(engagement, m2m, by)
+    webhook_emit(event="engagement.created", instance=engagement)
     rows = [row for row in (follow_up_actions or []) if row]
     if rows:
         _create_follow_ups(engagement=engagement, rows=rows, by=by)
@@ -884,6 +896,7 @@ def engagement_update(*, engagement, by=None, expected_version=None, **data):
         setattr(engagement, name, value)
     _check_engagement(engagement, m2m, linked=linked)
     _save_engagement(engagement, m2m, by)
+    webhook_emit(event="engagement.updated", instance=engagement)
     return engagement
 
 
@@ -894,12 +907,18 @@ def engagement_delete(*, engagement, by=None, expected_version=None):
     if by is not None and not by.has_perm("projects.delete_engagement"):
         raise PermissionDenied(_("Your role does not allow deleting engagements."))
     engagement.updated_by = by
-    return soft_delete(instance=engagement, by=by, expected_version=expected_version)
+    with transaction.atomic():
+        soft_delete(instance=engagement, by=by, expected_version=expected_version)
+        webhook_emit(event="engagement.deleted", instance=engagement)
+    return engagement
 
 
 def engagement_restore(*, engagement, by=None):
     engagement.updated_by = by
-    return restore(instance=engagement, by=by)
+    with transaction.atomic():
+        restore(instance=engagement, by=by)
+        webhook_emit(event="engagement.restored", instance=engagement)
+    return engagement
 
 
 # --- Action items -----------------------------------------------------------------
@@ -981,7 +1000,9 @@ def action_create(
         created_by=by,
     )
     with transaction.atomic():
-        return _action_save(action, by=by, changed=set(ACTION_FIELDS))
+        _action_save(action, by=by, changed=set(ACTION_FIELDS))
+        webhook_emit(event="action.created", instance=action)
+    return action
 
 
 def action_update(*, action, by=None, expected_version=None, today=None, **data):
@@ -1001,7 +1022,9 @@ def action_update(*, action, by=None, expected_version=None, today=None, **data)
         claim_version(instance=action, expected_version=expected_version)
         for name, value in fields.items():
             setattr(action, name, value)
-        return _action_save(action, by=by, changed=set(fields), today=today)
+        _action_save(action, by=by, changed=set(fields), today=today)
+        webhook_emit(event="action.updated", instance=action)
+    return action
 
 
 def action_mark_done(*, action, by=None, expected_version=None, today):
@@ -1299,6 +1322,24 @@ def action_reminders_send(*, today, dry_run: bool = False) -> list[dict]:
         this.update(sent_at=timezone.now())
         report.append(row)
     return report
+
+
+def actions_overdue_announce(*, today) -> int:
+    """Send ``action.overdue`` (webhooks) for each open action past its due
+    date, once per action and due date (a new due date that passes is
+    announced again). Run by the daily job; returns the deliveries queued."""
+    from rcf.webhooks import webhook_subscribed
+
+    from .selectors import _live_actions
+
+    if not webhook_subscribed("action.overdue"):
+        return 0
+    queued = 0
+    for action in _live_actions().filter(status="open", due_on__lt=today).order_by("due_on", "id"):
+        with transaction.atomic():
+            queued += webhook_emit(event="action.overdue", instance=action,
+                                   dedupe_key=f"{action.pk}:{action.due_on.isoformat()}")
+    return queued
 
 
 # --- Progress and milestones ---

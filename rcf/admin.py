@@ -202,3 +202,131 @@ admin.site.site_header = _("RCF Tracker administration")
 admin.site.site_title = _("RCF Tracker administration")
 admin.site.index_title = _("Records and reference data")
 admin.site.site_url = "/"
+
+
+# --- Webhooks (issue 13; the service is rcf.webhooks) -----------------------------------
+
+from django.conf import settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from . import webhooks  # noqa: E402
+from .models import WebhookDelivery, WebhookEndpoint  # noqa: E402
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    """The URL and events checked as the API checks them (rcf.webhooks): https and a public address in
+    production, known event names."""
+
+    events = forms.MultipleChoiceField(label=_("events"), choices=[(e, e) for e in webhooks.EVENTS],
+                                       widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "description", "events", "admin_email", "is_active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        if self.instance.pk is None or url != self.instance.url:
+            problems = webhooks.webhook_url_problems(url)
+            if problems:
+                raise ValidationError(problems)
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(LookupGuardMixin, admin.ModelAdmin):
+    """Endpoints and their state. The secret is shown once, in the message after the endpoint is added or
+    its secret rotated; the delivery log is a list of its own (linked from each endpoint)."""
+
+    form = WebhookEndpointForm
+    list_display = ("url", "is_active", "event_count", "failing_since", "disabled_at", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("url", "description", "admin_email")
+    actions = ["rotate_secret"]
+    readonly_fields = ("disabled_reason", "disabled_at", "failing_since", "secret_rotation_ends",
+                       "created_by", "created_at", "updated_at", "delivery_log")
+
+    def get_fields(self, request, obj=None):
+        editable = ("url", "description", "events", "admin_email", "is_active")
+        return editable if obj is None else (*editable, *self.readonly_fields)
+
+    @admin.display(description=_("events"))
+    def event_count(self, obj):
+        return len(obj.events or [])
+
+    @admin.display(description=_("previous secret valid until"))
+    def secret_rotation_ends(self, obj):
+        return obj.previous_secret_expires_at or "—"
+
+    @admin.display(description=_("delivery log"))
+    def delivery_log(self, obj):
+        url = reverse("admin:rcf_webhookdelivery_changelist") + f"?endpoint__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("%(count)d deliveries") % {"count": obj.deliveries.count()})
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in ("url", "description", "events", "admin_email",
+                                                            "is_active")}
+        if change:
+            endpoint = webhooks.webhook_endpoint_update(endpoint=obj, by=request.user, **data)
+        else:
+            endpoint, secret = webhooks.webhook_endpoint_create(by=request.user, **data)
+            self.message_user(
+                request,
+                _("The signing secret of this endpoint is %(secret)s. Copy it now: it will not be shown again.")
+                % {"secret": secret},
+                messages.WARNING,
+            )
+        obj.pk = endpoint.pk
+        obj.__dict__.update(endpoint.__dict__)
+
+    @admin.action(description=_("Rotate the signing secret of the selected endpoints"),
+                  permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for endpoint in queryset:
+            secret = webhooks.webhook_secret_rotate(endpoint=endpoint)
+            self.message_user(
+                request,
+                _("New signing secret of %(url)s: %(secret)s. Copy it now: it will not be shown again. The "
+                  "previous secret keeps signing beside it for %(hours)s hours.")
+                % {"url": endpoint.url, "secret": secret,
+                   "hours": f"{settings.RCF_WEBHOOK_ROTATION_OVERLAP_HOURS:g}"},
+                messages.WARNING,
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(LookupGuardMixin, admin.ModelAdmin):
+    """The delivery log: each event for each endpoint, with its status, the last answer, how long it took and
+    how many attempts. Nobody edits a delivery; "redeliver" sends one again."""
+
+    list_display = ("id", "event", "endpoint", "status", "response_code", "duration_ms", "attempts",
+                    "occurred_at", "last_attempt_at", "next_attempt_at", "delivered_at")
+    list_filter = ("status", "event", "endpoint")
+    search_fields = ("webhook_id", "event", "object_id", "last_error")
+    list_select_related = ("endpoint",)
+    date_hierarchy = "occurred_at"
+    actions = ["redeliver"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def save_model(self, request, obj, form, change):
+        pass  # every field is read-only
+
+    @admin.action(description=_("Redeliver the selected deliveries"), permissions=["change"])
+    def redeliver(self, request, queryset):
+        done = 0
+        for delivery in queryset.order_by("id"):
+            try:
+                webhooks.webhook_redeliver(delivery=delivery)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{delivery.webhook_id}: {' '.join(exc.messages)}", messages.ERROR)
+        self.message_user(request, _("%(count)d deliveries queued to be sent again.") % {"count": done})

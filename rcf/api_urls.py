@@ -31,6 +31,7 @@ from projects.api import (
 from scm_reports.api import ReadinessFlagViewSet, ReadinessViewSet, SCMCycleViewSet, SCMPresentationViewSet
 
 from .api import PartnerCountryViewSet, PriorityAreaViewSet
+from .webhook_api import WebhookEndpointViewSet
 
 app_name = "api"
 
@@ -51,6 +52,7 @@ router.register("actions", ActionItemViewSet, basename="action")
 router.register("progress-updates", ProgressUpdateViewSet, basename="progress-update")
 router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("resource-lines", ResourceLineViewSet, basename="resource-line")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 
 

@@ -22,7 +22,7 @@ if os.environ.get("RCF_DEV_RUN"):
 
 # Beat drains the outbox every few seconds: three INFO lines per tick (sent, received, succeeded) would
 # bury everything else in the log. A failure is logged at WARNING or above and still shows.
-ROUTINE_TASKS = ("rcf.tasks.outbox_drain", "outbox-drain")
+ROUTINE_TASKS = ("rcf.tasks.outbox_drain", "outbox-drain", "rcf.tasks.webhooks_deliver", "webhooks-deliver")
 
 
 class RoutineTickFilter(logging.Filter):
@@ -43,6 +43,12 @@ def _outbox_drain_seconds() -> float:
     from django.conf import settings
 
     return float(settings.RCF_OUTBOX_DRAIN_SECONDS)
+
+
+def _webhook_poll_seconds() -> float:
+    from django.conf import settings
+
+    return float(settings.RCF_WEBHOOK_POLL_SECONDS)
 
 
 def _weekly_digest_schedule() -> crontab:
@@ -71,6 +77,14 @@ app.conf.beat_schedule = {
         "task": "rcf.tasks.outbox_drain",
         "schedule": _outbox_drain_seconds(),
         "options": {"expires": 3 * _outbox_drain_seconds()},
+    },
+    # Webhooks (rcf.webhooks): a change wakes delivery through the outbox at once; this sends the
+    # retries that come due later (exponential back-off). Each endpoint is claimed by one worker at a
+    # time, so overlapping runs never send its deliveries twice or out of order.
+    "webhooks-deliver": {
+        "task": "rcf.tasks.webhooks_deliver",
+        "schedule": _webhook_poll_seconds(),
+        "options": {"expires": 3 * _webhook_poll_seconds()},
     },
     # The weekly digest to each active lead POC (scm_reports.tasks.send_weekly_digest):
     # RCF_DIGEST_WEEKDAY at RCF_DIGEST_HOUR:RCF_DIGEST_MINUTE, Seoul time (default

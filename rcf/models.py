@@ -310,3 +310,111 @@ class OutboxMessage(models.Model):
 
     def __str__(self):
         return f"{self.topic} #{self.pk}"
+
+
+# --- Webhooks (issue 13; the service is rcf.webhooks) ------------------------------------
+
+
+class WebhookEndpoint(models.Model):
+    """A URL administrators subscribe to events of the tracker (rcf.webhooks).
+
+    Every delivery is signed as the Standard Webhooks specification says,
+    with ``secret`` (``whsec_`` + base64 of 32 random bytes, shown once, when
+    the endpoint is created or the secret rotated). After a rotation the
+    previous secret signs too, beside the new one, until
+    ``previous_secret_expires_at``, so receivers can switch without losing a
+    message. The secrets are kept as they are: signing needs them.
+
+    An endpoint that has failed for longer than ``RCF_WEBHOOK_RETRY_HOURS``
+    is disabled (``is_active`` off, ``disabled_reason`` says why) and its
+    administrator e-mailed; its undelivered messages wait until it is turned
+    back on.
+    """
+
+    url = models.URLField(_("URL"), max_length=2000)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    events = models.JSONField(_("events"), default=list, help_text=_("The event names it receives."))
+    secret = models.CharField(_("secret"), max_length=100, editable=False)
+    previous_secret = models.CharField(_("previous secret"), max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(_("previous secret valid until"), null=True, blank=True,
+                                                      editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.TextField(_("why it was disabled"), blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
+    admin_email = models.EmailField(
+        _("administrator's e-mail"), blank=True,
+        help_text=_("Told when the endpoint is disabled after failing (default: whoever created it)."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # A worker sending this endpoint's queue holds it until then (one sender per
+    # endpoint keeps the order; a worker that died is taken over when it runs out).
+    locked_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
+    # Grows by one on every change (the API's ETag and If-Match, as on the records).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+
+    def __str__(self):
+        return self.url
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    FAILED = "failed", _("Failed, will retry")
+    DELIVERED = "delivered", _("Delivered")
+    GAVE_UP = "gave_up", _("Gave up")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, written in the transaction of the change
+    (so a change rolled back sends nothing), and its delivery log.
+
+    ``webhook_id`` is the message id receivers deduplicate by: the same on
+    every attempt and on a redelivery."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, verbose_name=_("endpoint"), on_delete=models.CASCADE,
+                                 related_name="deliveries")
+    event = models.CharField(_("event"), max_length=64)
+    webhook_id = models.CharField(_("webhook id"), max_length=64, unique=True)
+    resource = models.CharField(_("resource"), max_length=64)
+    object_id = models.CharField(_("record id"), max_length=64)
+    payload = models.JSONField(_("payload"))
+    # "action.overdue" of one action and due date goes out once per endpoint.
+    dedupe_key = models.CharField(max_length=200, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=WebhookDeliveryStatus.choices,
+                              default=WebhookDeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    response_code = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            # Each endpoint's queue: its oldest delivery not yet done.
+            models.Index(fields=["endpoint", "id"], condition=Q(status__in=["pending", "failed"]),
+                         name="webhook_delivery_queue"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "event", "dedupe_key"], condition=~Q(dedupe_key=""),
+                                    name="webhook_delivery_once"),
+            models.CheckConstraint(condition=Q(status__in=WebhookDeliveryStatus.values),
+                                   name="webhook_delivery_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint_id} ({self.webhook_id})"

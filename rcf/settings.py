@@ -276,6 +276,22 @@ RCF_OUTBOX_DRAIN_SECONDS = env.float("RCF_OUTBOX_DRAIN_SECONDS", default=5)
 RCF_OUTBOX_LEASE_SECONDS = env.int("RCF_OUTBOX_LEASE_SECONDS", default=300)
 RCF_OUTBOX_DRAIN_BUDGET_SECONDS = env.float("RCF_OUTBOX_DRAIN_BUDGET_SECONDS", default=60)
 RCF_OUTBOX_KEEP_DAYS = env.int("RCF_OUTBOX_KEEP_DAYS", default=7)
+# Webhooks (rcf.webhooks): a failing delivery is retried with exponential back-off for this many hours
+# after its first attempt, then the endpoint is disabled and its administrator e-mailed; each attempt waits
+# this many seconds at most. Beat looks for deliveries due every RCF_WEBHOOK_POLL_SECONDS (a change wakes
+# delivery at once through the outbox). Delivered ones are kept RCF_WEBHOOK_KEEP_DAYS in the log.
+RCF_WEBHOOK_RETRY_HOURS = env.float("RCF_WEBHOOK_RETRY_HOURS", default=24)
+RCF_WEBHOOK_TIMEOUT_SECONDS = env.float("RCF_WEBHOOK_TIMEOUT_SECONDS", default=10)
+RCF_WEBHOOK_POLL_SECONDS = env.float("RCF_WEBHOOK_POLL_SECONDS", default=15)
+RCF_WEBHOOK_KEEP_DAYS = env.int("RCF_WEBHOOK_KEEP_DAYS", default=90)
+# After a secret rotation the previous secret signs too, for this many hours.
+RCF_WEBHOOK_ROTATION_OVERLAP_HOURS = env.float("RCF_WEBHOOK_ROTATION_OVERLAP_HOURS", default=24)
+# Outbound safety (SSRF): https only, and no host resolving to a loopback, private, link-local or other
+# non-public address (checked when an endpoint is saved and again before every attempt). On by default in
+# production (DEBUG off). RCF_WEBHOOK_ALLOW_PRIVATE names hosts or networks allowed all the same,
+# e.g. "hooks.internal.example,10.20.0.0/16".
+RCF_WEBHOOK_REQUIRE_PUBLIC = env.bool("RCF_WEBHOOK_REQUIRE_PUBLIC", default=not DEBUG)
+RCF_WEBHOOK_ALLOW_PRIVATE = env.list("RCF_WEBHOOK_ALLOW_PRIVATE", default=[])
 # Old versions in the admin history are for reading: a revert would write an
 # old version over the record outside the services (and its version back).
 SIMPLE_HISTORY_REVERT_DISABLED = True

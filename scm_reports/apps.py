@@ -21,6 +21,16 @@ class SCMReportsConfig(AppConfig):
 
         register_scm_year_annotator(annotate_scm_year)
 
+        # Webhook payloads show each record as the API does.
+        from rcf.webhooks import webhook_register
+
+        from .models import ReadinessFlag, SCMPresentation
+
+        webhook_register(model=SCMPresentation, resource="presentation",
+                         serializer="scm_reports.serializers.SCMPresentationSerializer", basename="scm-presentation")
+        webhook_register(model=ReadinessFlag, resource="readiness_flag",
+                         serializer="scm_reports.serializers.ReadinessFlagSerializer", basename="flag")
+
         # After the permissions exist (they are created by post_migrate too,
         # by django.contrib.auth, which is earlier in INSTALLED_APPS).
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="scm_reports_roles")

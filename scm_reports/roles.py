@@ -48,6 +48,9 @@ def _codenames_for_role(role: str) -> set[tuple[str, str]]:
     # Their own API tokens only (rcf.admin.ApiTokenAdmin); anyone's may be listed and revoked.
     perms |= {("rcf", f"{action}_apitoken") for action in ("add", "view", "delete")}
     perms.add(("rcf", "view_outboxmessage"))  # see queued work and its errors (read-only admin)
+    # Webhook endpoints (admin and /api/v1/webhooks/), their delivery log and "redeliver" (issue 13).
+    perms |= {("rcf", f"{action}_webhookendpoint") for action in ("add", "change", "delete", "view")}
+    perms |= {("rcf", f"{action}_webhookdelivery") for action in ("change", "view")}
     perms.add(("scm_reports", "view_weeklydigest"))  # which weekly digests went out, and errors (read-only)
     perms.add(("projects", "view_actionreminder"))  # which action reminders went out, and errors (read-only)
     # Unlock a locked-out sign-in: delete its failed attempts (django-axes).

@@ -311,6 +311,7 @@ def readiness_flags_sync(*, today, dry_run: bool = False, with_project_ids: bool
                 ReadinessFlag.objects.bulk_create(to_raise)
             if to_refresh:
                 ReadinessFlag.objects.bulk_update(to_refresh, ["counting_projects"])
+            _flags_announce(raised=to_raise, resolved=to_resolve)
         else:
             transaction.set_rollback(True)
     return {
@@ -319,6 +320,25 @@ def readiness_flags_sync(*, today, dry_run: bool = False, with_project_ids: bool
         "raised": [{"year": f.year, "kind": f.kind} for f in to_raise],
         "resolved": [{"year": f.year, "kind": f.kind} for f in sorted(to_resolve, key=lambda f: (f.year, f.kind))],
     }
+
+
+def _flags_announce(*, raised, resolved) -> None:
+    """Webhooks: ``readiness_flag.resolved`` and ``readiness_flag.raised``, in the job's transaction."""
+    from rcf.webhooks import webhook_emit, webhook_subscribed_events
+
+    from .models import ReadinessFlag
+
+    if not (raised or resolved):
+        return
+    subscribed = webhook_subscribed_events()
+    for event, flags in (("readiness_flag.resolved", resolved), ("readiness_flag.raised", raised)):
+        if not flags or event not in subscribed:
+            continue
+        keys = [(f.year, f.kind) for f in flags]
+        found = ReadinessFlag.objects.filter(pk__in=[f.pk for f in flags if f.pk]) if event.endswith("resolved") \
+            else ReadinessFlag.objects.filter(resolved_at__isnull=True, year__in={k[0] for k in keys})
+        for flag in sorted((f for f in found if (f.year, f.kind) in keys), key=lambda f: (f.year, f.kind)):
+            webhook_emit(event=event, instance=flag)
 
 
 def flags_awaiting_notice():
@@ -685,6 +705,7 @@ def presentation_record(*, project, scm_cycle, outcome: str, note: str = "", by=
     from projects.services import project_transition
     from rcf.selectors import framework_today
     from rcf.services import VersionConflict
+    from rcf.webhooks import webhook_emit
 
     from .models import PresentationOutcome, SCMPresentation
     from .roles import can_record_presentation
@@ -710,6 +731,7 @@ def presentation_record(*, project, scm_cycle, outcome: str, note: str = "", by=
     presentation.full_clean(validate_constraints=False)  # the note's text rules; the constraints back it below
     presentation._history_user = by
     presentation.save()
+    webhook_emit(event="presentation.recorded", instance=presentation)
 
     if project.status == S.READY:
         label = PresentationOutcome(outcome).label

@@ -31,6 +31,10 @@ def flag_unready_years(today: str | None = None) -> dict:
     from projects.services import action_reminders_send
 
     result["action_reminders"] = len(action_reminders_send(today=day))
+    # Webhooks: "action.overdue", once per action and due date.
+    from projects.services import actions_overdue_announce
+
+    result["actions_overdue_announced"] = actions_overdue_announce(today=day)
     return result
 
 
