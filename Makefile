@@ -10,6 +10,8 @@ PORT ?= 8000
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test setup lint lock bench clean port-free
+# The port check comes first, before any set-up, even under `make -j`.
+.NOTPARALLEL:
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "RCF Tracker needs Python 3.11 (found %s)" % sys.version.split()[0])'
@@ -32,17 +34,37 @@ setup: $(STAMP)
 # First of all, before any set-up: a port in use is said at once (not after starting a second
 # worker and beat). Links in e-mails, the calendar and webhooks follow HOST and PORT (SITE_URL).
 port-free:
-	@$(PYTHON) -c "import socket, sys; s = socket.socket(); s.settimeout(2); busy = s.connect_ex(('$(HOST)', $(PORT))) == 0; sys.exit('port $(PORT) is in use on $(HOST): stop what uses it, or choose another one: make run PORT=8001' if busy else 0)"
+	@$(PYTHON) -c "$$PORT_FREE" '$(HOST)' '$(PORT)'
 
-# Ctrl-C: honcho stops web, worker and beat and ends with 130; the recipe's shell outlives the
-# interrupt (`trap true INT`; children keep the default) and says so, instead of make's "Error 130".
+# Whether something answers on HOST:PORT (IPv4 or IPv6), with a clear message for a PORT that is no port.
+define PORT_FREE
+import socket, sys
+host, port = sys.argv[1], sys.argv[2]
+if not port.isdigit() or not 0 < int(port) < 65536:
+    sys.exit(f"PORT={port!r} is not a port number (1-65535): make run PORT=8001")
+try:
+    socket.create_connection((host, int(port)), timeout=2).close()
+except socket.gaierror:
+    sys.exit(f"HOST={host!r} is not an address this machine can serve on")
+except OSError:
+    sys.exit(0)
+sys.exit(f"port {port} is in use on {host}: stop what uses it, or choose another one: make run PORT=8001")
+endef
+export PORT_FREE
+
+# Stopping: Ctrl-C reaches honcho (same process group), which stops web, worker and beat and ends with
+# 130; the recipe's shell outlives the interrupt (`trap true INT`) and says so, instead of make's
+# "Error 130". honcho starts the three in sessions of their own, so a closed terminal (HUP) or a TERM to
+# make must go through honcho too: it is started with HUP ignored, and the shell passes HUP/TERM on as TERM.
 run: port-free setup
 	@echo "Set-up: loading the demo logins and sample data..."
 	@$(BIN)/python manage.py seed_demo
 	@echo "RCF Tracker on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/). Ctrl-C stops web, worker and beat."
-	@trap true INT; \
+	@trap true INT; trap '' HUP; \
 	  HOST=$(HOST) PORT=$(PORT) SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} RCF_DEV_RUN=1 \
-	  $(BIN)/honcho --no-prefix -f Procfile.dev start; status=$$?; \
+	  $(BIN)/honcho --no-prefix -f Procfile.dev start & honcho=$$!; \
+	  trap 'kill -TERM $$honcho 2>/dev/null' HUP TERM; \
+	  while :; do wait $$honcho; status=$$?; kill -0 $$honcho 2>/dev/null || break; done; \
 	  if [ $$status -eq 130 ]; then echo "RCF Tracker stopped."; else exit $$status; fi
 
 # The suite's tasks go to a broker folder of its own (without Redis), removed afterwards: nothing is

@@ -15,6 +15,31 @@ from .factories import PointOfContactFactory, UserFactory, area, country
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _broker_folder_of_its_own(tmp_path_factory):
+    """Without Redis, the tasks the suite queues go to the embedded broker's folders. `make test` gives
+    the run a temporary folder (RCF_CELERY_DIR); pytest run directly (an IDE, one file) gets one here,
+    so nothing piles up in the folder `make run`'s worker reads. Worker processes the tests start
+    inherit it through the environment."""
+    from django.conf import settings
+
+    from rcf.celery import app
+
+    if settings.CELERY_BROKER_URL.startswith("filesystem:") and not os.environ.get("RCF_CELERY_DIR"):
+        folder = tmp_path_factory.mktemp("celery")
+        options = {**settings.CELERY_BROKER_TRANSPORT_OPTIONS}
+        for key, name in (("data_folder_in", "queue"), ("data_folder_out", "queue"),
+                          ("processed_folder", "processed"), ("control_folder", "control")):
+            (folder / name).mkdir(exist_ok=True)
+            options[key] = str(folder / name)
+        (folder / "results").mkdir()
+        results = f"file://{folder / 'results'}"
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS, settings.CELERY_RESULT_BACKEND = options, results
+        app.conf.broker_transport_options, app.conf.result_backend = options, results
+        os.environ["RCF_CELERY_DIR"] = str(folder)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _reference_data_for_transactional_tests(request):
     """Transactional tests (live server, real worker, concurrency) empty the

@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -77,10 +78,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error():
+@pytest.mark.parametrize("how", ["ctrl-c", "terminal closed"])
+def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error(how):
     """The default log has no Celery "superuser privileges" warning, no kombu "No hostname was supplied",
     not three lines every five seconds for the outbox drain; Ctrl-C (SIGINT to the terminal's process
-    group) stops web, worker and beat and says so, with no "make: *** ... Error 130"."""
+    group) stops web, worker and beat and says so, with no "make: *** ... Error 130". A closed terminal
+    (SIGHUP to the group) stops them too: honcho runs them in sessions of their own."""
     port, marker = _free_port(), f"RCF_RUN_TEST_{uuid.uuid4().hex}"
     env = {key: value for key, value in os.environ.items()
            if key not in ("REDIS_URL", "DATABASE_URL", "RCF_CELERY_DIR", "RCF_REQUIRE_REAL_SERVICES")}
@@ -106,8 +109,14 @@ def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error
             else:
                 raise AssertionError("make run did not start in 240 s:\n" + log_path.read_text()[-3000:])
             time.sleep(12)  # two outbox drains (every 5 s) go by
-            os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            # What Ctrl-C in a terminal does, or closing the terminal.
+            os.killpg(run.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGHUP)
             run.wait(timeout=60)
+            for _ in range(40):  # web, worker and beat finish their own shutdown
+                left = _processes_with(marker)
+                if not left:
+                    break
+                time.sleep(0.5)
         finally:
             for pid in _processes_with(marker):
                 os.kill(pid, signal.SIGKILL)
@@ -115,11 +124,27 @@ def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error
                 os.killpg(run.pid, signal.SIGKILL)
     text = log_path.read_text(errors="replace")
     log_path.unlink()
-    assert "Error 130" not in text and "make: ***" not in text, text[-2000:]
-    assert "RCF Tracker stopped." in text
+    if how == "ctrl-c":
+        assert "Error 130" not in text and "make: ***" not in text, text[-2000:]
+        assert "RCF Tracker stopped." in text
     assert "superuser privileges" not in text
     assert "No hostname was supplied" not in text
     assert "Task rcf.tasks.outbox_drain[" not in text and "Sending due task outbox-drain" not in text, text[-2000:]
     assert "celery@" in text and "beat: Starting" in text  # the worker's and beat's start still show
-    time.sleep(1)
-    assert _processes_with(marker) == []  # nothing left running
+    assert left == [], "still running after make run ended"
+
+
+def test_pytest_run_directly_leaves_nothing_in_the_broker_folder_either():
+    """An IDE or `pytest tests/…` without make: the suite's conftest gives the run a folder of its own."""
+    queue = ROOT / "var" / "celery" / "queue"
+    before = sorted(p.name for p in queue.iterdir()) if queue.exists() else []
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("REDIS_URL", "DATABASE_URL", "RCF_REQUIRE_REAL_SERVICES", "RCF_CELERY_DIR")}
+    test = ("tests/scm_reports/test_flags.py"
+            "::test_the_task_raises_flags_and_queues_notices_and_the_next_run_requeues_unsent")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             test], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+    after = sorted(p.name for p in queue.iterdir()) if queue.exists() else []
+    assert after == before
