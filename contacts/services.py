@@ -30,7 +30,8 @@ def _resolve_areas(m2m: dict) -> None:
 
 
 def organization_create(*, by=None, **data) -> Organization:
-    fields, _m2m = split_fields(data, editable=ORGANIZATION_FIELDS)
+    # ``id``: the spreadsheet import recreating a record under the ID it had (it checks the ID is free).
+    fields, _m2m = split_fields(data, editable=(*ORGANIZATION_FIELDS, "id"))
     _resolve_country(fields)
     return tracked_create(model=Organization, by=by, fields=fields)
 
@@ -102,7 +103,8 @@ def _check_admin_only_fields(by, fields: dict, poc: PointOfContact | None) -> No
 
 
 def poc_create(*, by=None, **data) -> PointOfContact:
-    fields, m2m = split_fields(data, editable=POC_FIELDS, m2m=POC_M2M)
+    # ``id``: the spreadsheet import recreating a record under the ID it had (it checks the ID is free).
+    fields, m2m = split_fields(data, editable=(*POC_FIELDS, "id"), m2m=POC_M2M)
     _check_admin_only_fields(by, fields, None)
     _resolve_areas(m2m)
     return tracked_create(model=PointOfContact, by=by, fields=fields, m2m=m2m)

@@ -607,14 +607,19 @@ def _check_priority_permission(by, old, new) -> None:
 def project_create(*, by=None, **data) -> CooperativeProject:
     """Create a project in ``concept``. Raises ``ValidationError`` naming the
     field for anything wrong, including a duplicate ``external_id`` (also
-    against deleted projects, which keep theirs)."""
+    against deleted projects, which keep theirs). ``id``: the spreadsheet
+    import recreating a project under the ID it had (it checks the ID is free)."""
+    pk = data.pop("id", None)
     fields, m2m = _split(data)
     _check_priority_permission(by, None, fields.get("priority"))
     external_id = fields.get("external_id") or ""
     if external_id and CooperativeProject.all_objects.filter(external_id=external_id).exists():
         raise ValidationError({"external_id": [_("A project with this external id already exists.")]})
     project = CooperativeProject(**fields, created_by=by)
+    if pk is not None:
+        project.pk = pk
     _validate_and_save(project, m2m, by)
+    webhook_emit(event="project.created", instance=project)
     return project
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import document_views, progress_views, resource_views, views
+from . import document_views, import_views, progress_views, resource_views, views
 
 app_name = "projects"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ProjectListView.as_view(), name="list"),
     path("new/", views.ProjectCreateView.as_view(), name="create"),
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.ProjectExportView.as_view(), name="export"),
+    path("import/", import_views.ProjectImportView.as_view(), name="import"),  # issue 13
     path("<int:pk>/", views.ProjectDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ProjectUpdateView.as_view(), name="edit"),
     path("<int:pk>/transition/", views.ProjectTransitionView.as_view(), name="transition"),

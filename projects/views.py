@@ -314,7 +314,8 @@ class ProjectExportView(StaffView):
             queryset = queryset.filter(pk__in=ids)
         rows = project_rows(queryset)
         stamp = framework_today().isoformat()
+        # ?headers=keys: the language-independent column keys (for scripts) instead of the labels.
+        header = project_columns(keys=request.GET.get("headers") == "keys")
         if fmt == "csv":
-            return csv_response(filename=f"rcf-projects-{stamp}.csv", header=project_columns(), rows=rows)
-        return xlsx_response(filename=f"rcf-projects-{stamp}.xlsx",
-                             sheets=[(_("Projects"), project_columns(), rows)])
+            return csv_response(filename=f"rcf-projects-{stamp}.csv", header=header, rows=rows)
+        return xlsx_response(filename=f"rcf-projects-{stamp}.xlsx", sheets=[(_("Projects"), header, rows)])

@@ -306,6 +306,11 @@ RCF_AT_RISK_DAYS = env.int("RCF_AT_RISK_DAYS", default=90)
 # Prioritising and declaring ready are joint decisions: one side's lead POC
 # proposes, the other's concurs. Off for deployments run by one side alone.
 RCF_JOINT_CONCURRENCE = env.bool("RCF_JOINT_CONCURRENCE", default=True)
+# Spreadsheet import (issue 13, rcf.imports): the largest file and the most rows one import takes, and where
+# an uploaded file waits between the dry run and "Import" (a random name only the uploader's session knows).
+RCF_IMPORT_MAX_BYTES = env.int("RCF_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+RCF_IMPORT_MAX_ROWS = env.int("RCF_IMPORT_MAX_ROWS", default=50_000)
+RCF_IMPORT_DIR = env.str("RCF_IMPORT_DIR", default=str(VAR_DIR / "imports"))
 # --- Implementation tracking (issue 11) ---
 # The handling marking printed on every page, PDF, export sheet and e-mail
 # (rcf.marking); empty: none.

@@ -74,6 +74,7 @@ PAGES: tuple[Page, ...] = (
     Page("projects:delete", "project-delete", role="admin", kwargs=_pk("project")),
     Page("projects:resource_line_edit", "resource-line-edit", kwargs=_pk("resource_line")),
     Page("projects:document_edit", "document-edit", kwargs=_pk("document")),
+    Page("projects:import", "project-import"),
     # Engagements and actions
     Page("engagements:list", "engagements"),
     Page("engagements:create", "engagement-new"),
@@ -92,6 +93,7 @@ PAGES: tuple[Page, ...] = (
     Page("contacts:organization_list", "organizations"),
     Page("contacts:organization_create", "organization-new", role="admin"),
     Page("contacts:organization_edit", "organization-edit", role="admin", kwargs=_pk("organization")),
+    Page("contacts:import", "contacts-import"),
     # The API's documentation (Swagger UI inside the site's layout)
     Page("api:docs", "api-docs"),
 )
@@ -106,6 +108,8 @@ NOT_PAGES: dict[str, str] = {
     "two_factor_disable": "POST only: the Turn off button on the two-factor page",
     "projects:log_engagement": "POST only: the engagement form on the project page",
     "projects:export": "CSV / XLSX download",
+    "contacts:export": "CSV / XLSX download",
+    "contacts:organization_export": "CSV / XLSX download",
     "projects:transition": "POST only: the lifecycle stepper on the project page",
     "projects:restore": "POST only: the Restore button on a deleted project",
     "projects:progress_create": "POST only: the progress form on the project page",

@@ -184,12 +184,13 @@ def test_the_project_exports_show_the_readers_title_and_carry_both(client, viewe
     book = load_workbook(io.BytesIO(_page(client, viewer, "/projects/export.xlsx", KO).content))
     header, row = list(book.active.iter_rows(values_only=True))
     assert header[1] == "제목" and row[1] == TITLE_KO
-    assert header[-2:] == ("영어 제목", "한국어 제목")
-    assert row[-2:] == ("Coast guard MDA training", TITLE_KO)
+    # Issue 13 appended the import's columns (version, the lead POCs' e-mails) after the two titles.
+    assert header[-5:-3] == ("영어 제목", "한국어 제목")
+    assert row[-5:-3] == ("Coast guard MDA training", TITLE_KO)
     text = _page(client, viewer, "/projects/export.csv").content.decode("utf-8-sig")
     header, row = list(csv.reader(io.StringIO(text)))
     assert header[1] == "Title" and row[1] == "Coast guard MDA training"
-    assert header[-2:] == ["English title", "Korean title"] and row[-1] == TITLE_KO
+    assert header[-5:-3] == ["English title", "Korean title"] and row[-4] == TITLE_KO
 
 
 def _meeting_description(client, viewer, headers=EN) -> str:

@@ -251,7 +251,8 @@ def test_the_csv_export_has_totals_per_kind_and_currency_and_per_side(client, vi
     assert value["U.S. · Planned USD"] == "1250000.50" and value["U.S. · Planned KRW"] == "1300000000"
     assert value["ROK · Committed KRW"] == "2000000000" and value["Partner · Spent USD"] == "5000.00"
     assert value["ROK · Planned USD"] == "" and value["Side not given · Planned USD"] == ""
-    assert header[-4:] == ["External id", "Updated", "English title", "Korean title"]
+    assert header[-7:] == ["External id", "Updated", "English title", "Korean title",  # issue 13 appended 3
+                           "Version", "U.S. lead POC e-mail", "ROK lead POC e-mail"]
 
 
 def test_the_xlsx_export_carries_numbers(client, viewer, project):

@@ -1,0 +1,61 @@
+"""/contacts/import/ (points of contact or organisations, by the file's
+header) and the contacts' exports (/contacts/export.csv|xlsx for the points
+of contact, /contacts/organizations/export.csv|xlsx): the import takes the
+shape of the export."""
+
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+
+from rcf.import_views import ImportView
+from rcf.selectors import framework_today
+from rcf.views import StaffView
+
+from .imports import importer_for
+
+
+class ContactImportView(ImportView):
+    permission_required = ("contacts.add_pointofcontact", "contacts.change_pointofcontact",
+                           "contacts.add_organization", "contacts.change_organization")
+    scope = "rcf_import_contacts"
+    template_name = "contacts/import.html"
+    done_url = reverse_lazy("contacts:directory")
+
+    def importer(self, upload, name, *, by):
+        return importer_for(upload, name, by=by)
+
+
+class _ExportView(StaffView):
+    def get(self, request, fmt):
+        from rcf.exports import csv_response, xlsx_response
+
+        header, rows = self.export(keys=request.GET.get("headers") == "keys")
+        filename = f"{self.filename}-{framework_today().isoformat()}"
+        if fmt == "csv":
+            return csv_response(filename=f"{filename}.csv", header=header, rows=rows)
+        return xlsx_response(filename=f"{filename}.xlsx", sheets=[(self.sheet(), header, rows)])
+
+
+class PocExportView(_ExportView):
+    permission_required = "contacts.view_pointofcontact"
+    filename = "rcf-points-of-contact"
+
+    def export(self, *, keys):
+        from .exports import poc_export
+
+        return poc_export(keys=keys)
+
+    def sheet(self):
+        return _("Points of contact")
+
+
+class OrganizationExportView(_ExportView):
+    permission_required = "contacts.view_organization"
+    filename = "rcf-organizations"
+
+    def export(self, *, keys):
+        from .exports import organization_export
+
+        return organization_export(keys=keys)
+
+    def sheet(self):
+        return _("Organisations")
