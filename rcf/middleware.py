@@ -19,6 +19,8 @@
 * **503** when the database cannot be reached (``process_exception``): no
   stack trace, nothing that needs the database to render, a ``Retry-After``;
   the next request connects afresh, so the site recovers by itself.
+* **503** "took too long and was stopped" when PostgreSQL cancelled a
+  statement at ``RCF_DB_STATEMENT_TIMEOUT_MS`` (``rcf/db_timeout.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
-from . import views
+from . import db_timeout, views
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ class RequestGuardMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        # A statement cancelled at RCF_DB_STATEMENT_TIMEOUT_MS (rcf/db_timeout.py): the request's
+        # transaction is already rolled back, the connection stays for the next request.
+        if isinstance(exception, OperationalError) and db_timeout.is_query_cancelled(exception):
+            return db_timeout.timed_out(request, exception)
         # OperationalError: the server is down, refuses connections or dropped one;
         # InterfaceError: the connection was already closed under us.
         if isinstance(exception, (OperationalError, InterfaceError)):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_tomselect
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -141,6 +142,14 @@ else:
     # A database host that drops packets must give a quick 503, not hang every worker.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+# PostgreSQL, web requests only (rcf/db_timeout.py, installed by rcf/wsgi.py; not Celery, not
+# management commands): a statement running longer is cancelled and the request answered 503.
+# Under gunicorn's worker timeout (30 s), so the user gets that answer, not a killed worker. 0: no limit.
+RCF_DB_STATEMENT_TIMEOUT_MS = env.int("RCF_DB_STATEMENT_TIMEOUT_MS", default=20_000)
+if RCF_DB_STATEMENT_TIMEOUT_MS < 0:
+    raise ImproperlyConfigured(
+        "RCF_DB_STATEMENT_TIMEOUT_MS must be 0 (no limit) or a number of milliseconds, "
+        f"not {RCF_DB_STATEMENT_TIMEOUT_MS}")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -371,11 +380,14 @@ SPECTACULAR_SETTINGS = {
         "`next`, keep the last page's `cursor` and send it as `since=` next time to receive every record "
         "created, changed or deleted since (deleted ones as tombstones), in change order. A cursor older than "
         "the tombstone retention answers 410: sync in full again.\n\n"
-        "**Conflicts**: every record has a strong `ETag` (its version). PUT, PATCH and DELETE need `If-Match`; "
-        "a stale one answers 412 with the record as it is now. POST with an `external_id` that exists answers "
-        "409 naming the record, so a create can be retried safely.\n\n"
-        "**Caching**: every answer to a GET carries an `ETag` (records also `Last-Modified`); send it back as "
-        "`If-None-Match` to hear 304 with no body while nothing changed, lists and sync pages included. JSON "
+        "**Conflicts**: every record has a strong `ETag`, its version and a hash of its content "
+        "(`\"3.5f0c9a1e2b7d4c6a\"`). PUT, PATCH and DELETE need `If-Match` with it (or just `\"3\"`: only the "
+        "version part is compared); a stale one answers 412 with the record as it is now. `If-None-Match` on a "
+        "write that names the record as it is (or `*`) answers 412 too. POST with an `external_id` that exists "
+        "answers 409 naming the record, so a create can be retried safely.\n\n"
+        "**Caching**: every answer to a GET carries an `ETag` and `Cache-Control: private, no-cache`; send the "
+        "tag back as `If-None-Match` to hear 304 with no body while nothing changed, lists and sync pages "
+        "included (records carry no `Last-Modified`: the tag covers related data a date would miss). JSON "
         "answers are gzip-compressed when the client accepts it; a compressed answer's ETag ends in `-gzip` and "
         "names the same version in `If-Match`.\n\n"
         "**CORS**: off unless the server's `CORS_ALLOWED_ORIGINS` names the client's origin."
@@ -414,7 +426,7 @@ CORS_ALLOW_HEADERS = (
     "accept", "accept-language", "authorization", "content-type", "if-match", "if-modified-since",
     "if-none-match",
 )
-CORS_EXPOSE_HEADERS = ("ETag", "Last-Modified", "Link", "Location", "Retry-After")
+CORS_EXPOSE_HEADERS = ("Content-Disposition", "ETag", "Last-Modified", "Link", "Location", "Retry-After")
 CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Content-Security-Policy: nothing is loaded from outside the site ---

@@ -108,6 +108,11 @@ def server_error(request):
     outside any view too, e.g. in a middleware that loads the user); anything
     else Django's plain 500 page."""
     exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError):
+        from . import db_timeout
+
+        if db_timeout.is_query_cancelled(exception):  # outside a view, e.g. loading the session
+            return db_timeout.timed_out(request, exception)
     if isinstance(exception, (OperationalError, InterfaceError)):
         return database_unavailable(request, exception)
     if is_api_request(request):
