@@ -14,7 +14,14 @@ Text that a spreadsheet would take for a formula ("=HYPERLINK(…)", "+1",
   style, so the value stays text even when someone edits the cell. The data
   are not changed: an import reads back what was exported.
 - CSV has no cell types: such a value is written with a leading ``'``
-  (``spreadsheet_safe``), which Excel and LibreOffice show as text.
+  (``spreadsheet_safe``), which Excel and LibreOffice show as text. "Such a
+  value" is judged as a spreadsheet would read it: after leading white space
+  (spaces, NBSP, a BOM, a line break) and with full-width forms folded (NFKC:
+  "＝" is "="). A value that itself starts with ``'`` before such text gets one
+  more ``'``, so ``csv_unguard`` (what an import applies) gives back exactly
+  the exported text. Every text field is quoted (``csv.QUOTE_NONNUMERIC``), so
+  no separator inside a value (``x;=cmd…`` where ``;`` lists) starts a new
+  cell; numbers are not quoted.
 
 A ``Decimal`` keeps its scale: 12.50 is "12.50" in the CSV, and in the XLSX a
 number (still summable) whose number format shows two places (``#,##0.00``;
@@ -22,6 +29,7 @@ number (still summable) whose number format shows two places (``#,##0.00``;
 
 import csv
 import io
+import unicodedata
 from decimal import Decimal
 
 from django.http import HttpResponse
@@ -34,6 +42,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A cell starting with one of these is a formula to Excel and LibreOffice:
 # prefix it so a title like "=HYPERLINK(…)" stays text (CSV/formula injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Skipped before the first character a spreadsheet reads (besides str.isspace: NBSP, line breaks…).
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 
 
 def _plain(value):
@@ -41,19 +51,56 @@ def _plain(value):
     return str(value) if isinstance(value, Promise) else value
 
 
+def _formula_like(text: str) -> bool:
+    """Would a spreadsheet take ``text`` for a formula? It starts with one of
+    ``_FORMULA_START``, or does after leading white space once full-width
+    forms are folded (NFKC: "＝", "＋", "－", "＠")."""
+    if text.startswith(_FORMULA_START):
+        return True
+    rest = text.lstrip()
+    while rest and (rest[0] in _INVISIBLE or rest[0].isspace()):
+        rest = rest[1:]
+    return bool(rest) and unicodedata.normalize("NFKC", rest[:1]).startswith(_FORMULA_START)
+
+
+def _guarded(text: str) -> bool:
+    """Does the CSV write ``text`` with a ``'`` before it? When it is formula-
+    like, or is one or more ``'`` before formula-like text (so that
+    ``csv_unguard`` never takes away a ``'`` that was part of the value)."""
+    return _formula_like(text.lstrip("'"))
+
+
 def spreadsheet_safe(value):
-    """A value for a CSV cell: printable, and text that would start a formula
-    prefixed with ``'``."""
+    """A value for a CSV cell: printable, and text that a spreadsheet would
+    take for a formula prefixed with ``'`` (see the module's text);
+    ``csv_unguard`` is its exact inverse."""
     value = printable(_plain(value))
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and _guarded(value):
         return "'" + value
     return value
+
+
+def csv_unguard(value: str) -> str:
+    """The text a CSV cell written by ``spreadsheet_safe`` stood for: one
+    leading ``'`` removed when the guard put it there. For every text ``v``,
+    ``csv_unguard(spreadsheet_safe(v)) == printable(v)``."""
+    if value.startswith("'") and _guarded(value[1:]):
+        return value[1:]
+    return value
+
+
+class _FixedPoint(Decimal):
+    """A decimal the csv module writes unquoted (a number) and in fixed
+    point with its scale: "12.50", never "12.5" or "1.25E+1"."""
+
+    def __str__(self):
+        return format(self, "f")
 
 
 def _csv_cell(value):
     value = spreadsheet_safe(value)
     if isinstance(value, Decimal) and value.is_finite():
-        return format(value, "f")  # "12.50", never "12.5" or "1.25E+1"
+        return _FixedPoint(value)
     return value
 
 
@@ -66,7 +113,9 @@ def decimal_number_format(value: Decimal) -> str:
 
 def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every text field quoted: a separator in a value (",", or ";" where a spreadsheet lists with it) never
+    # starts a new cell there; numbers stay unquoted.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
     marking = handling_marking()
     if marking:  # the handling marking on the first row (RCF_HANDLING_MARKING); nothing when none is set
         writer.writerow([_csv_cell(marking)])
@@ -90,7 +139,7 @@ def _xlsx_row(sheet, values) -> list:
         cell = Cell(sheet, value=value)
         if isinstance(value, str):
             cell.data_type = "s"  # after the value: openpyxl takes a text starting with "=" for a formula
-            if value.startswith(_FORMULA_START):
+            if _formula_like(value):
                 cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
         elif isinstance(value, Decimal) and value.is_finite():
             cell.number_format = decimal_number_format(value)

@@ -14,21 +14,21 @@ else the site's (``LANGUAGE_CODE``).
 
 Conditional GET (issue 13): clients poll every few minutes. ``calendar_feed``
 gives the body with a strong ETag (a digest of the bytes) and a
-Last-Modified: the moment the feed's content (in that language and scope)
-was first served as it is now, remembered in the cache. Every event's DTSTAMP
-is that moment too (RFC 5545: the time the information was last revised), so
-the same content is the same bytes and the same ETag, and any change of an
-event's text, date or language gives a new one. A cache that forgot (or is
-unreachable) only makes the moment later: a client then fetches the whole feed
-again, never keeps a stale one."""
+Last-Modified derived from the data, never from a cache, so every web process
+(each with its own memory) gives the same validators for the same content:
+the latest moment anything the subscription shows or depends on was written
+(``feed_last_modified``), including the owner's language and role. Every
+event's DTSTAMP is that moment too (RFC 5545: the time the information was
+last revised), so the same data are the same bytes and the same ETag. A change
+that leaves no trace in the data (a setting, a translation, a raw SQL update)
+still changes the ETag, which a client sending If-None-Match relies on."""
 
 import dataclasses
 import datetime
 import hashlib
-import logging
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
@@ -130,15 +130,6 @@ def scm_calendar(*, today: datetime.date, with_engagements: bool = False,
     return calendar.to_ical()
 
 
-logger = logging.getLogger(__name__)
-
-# Rendered in place of DTSTAMP, then replaced by the moment the content was first served.
-_PLACEHOLDER_STAMP = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_ICAL_UTC = "%Y%m%dT%H%M%SZ"
-# How long the moment a feed's content was first served is remembered (then: a later moment, one full fetch).
-_SINCE_TIMEOUT = 60 * 60 * 24 * 30
-
-
 @dataclasses.dataclass(frozen=True)
 class CalendarFeed:
     body: bytes
@@ -160,35 +151,65 @@ def feed_language(*, user, requested: str | None) -> str:
     return owner_language(user) or requested or settings.LANGUAGE_CODE
 
 
-def _content_since(*, scope: str, digest: str) -> datetime.datetime:
-    """When this content of the feed ``scope`` was first served: remembered
-    while the digest stays the same; a new digest is later than the previous
-    one by at least a second (HTTP dates have whole seconds), so
-    If-Modified-Since never mistakes it for the old one."""
-    from django.core.cache import cache
-    from redis.exceptions import RedisError
+def _latest(queryset, *fields) -> list[datetime.datetime]:
+    from django.db.models import Max
 
-    now = timezone.now().replace(microsecond=0)
-    key = f"calendar-feed-since:{scope}"
-    try:
-        known = cache.get(key)
-        if known and known[0] == digest:
-            return datetime.datetime.fromisoformat(known[1])
-        since = now
-        if known and datetime.datetime.fromisoformat(known[1]) >= now:
-            since = datetime.datetime.fromisoformat(known[1]) + datetime.timedelta(seconds=1)
-        cache.set(key, (digest, since.isoformat()), _SINCE_TIMEOUT)
-        return since
-    except (RedisError, OSError) as exc:  # no shared cache: the feed is still served, just never 304
-        logger.warning("Calendar feed: the cache is unreachable (%s); Last-Modified is now.", exc)
-        return now
+    found = queryset.order_by().aggregate(**{f"m{i}": Max(name) for i, name in enumerate(fields)})
+    return [moment for moment in found.values() if moment is not None]
 
 
-def calendar_feed(*, today: datetime.date, language: str, with_engagements: bool) -> CalendarFeed:
-    """The feed in ``language`` with its validators (see the module's text)."""
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight starting ``day`` in the framework's time zone (``RCF_TIME_ZONE``), where ``today`` turns."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=ZoneInfo(settings.RCF_TIME_ZONE))
+
+
+def feed_last_modified(*, user, today: datetime.date, with_engagements: bool) -> datetime.datetime:
+    """When the subscription of ``user`` last changed, from the data alone
+    (every web process computes the same moment; nothing is remembered): the
+    latest write to anything the feed shows or decides on (SCM cycles and
+    projects, live or deleted; the engagements and the people named in them
+    when it lists them), the owner's point of contact (the language of their
+    e-mails, a link made or removed: its history), the owner's role or groups
+    changed in the admin (its log), the address rotated, and the last date on
+    which ``today`` moved an SCM's readiness (at risk, past its deadline, a
+    new year listed). Whole seconds."""
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.auth.models import Group
+    from django.contrib.contenttypes.models import ContentType
+
+    from contacts.models import PointOfContact
+    from projects.models import Engagement
+
+    from .models import CalendarToken, SCMCycle
+
+    moments = _latest(SCMCycle.all_objects, "updated_at", "deleted_at")
+    moments += _latest(CooperativeProject.all_objects, "updated_at", "deleted_at")
+    moments += _latest(PointOfContact.history.filter(user_id=user.pk), "history_date")
+    moments += _latest(CalendarToken.objects.filter(user_id=user.pk), "created_at", "rotated_at")
+    user_type, group_type = ContentType.objects.get_for_model(type(user)), ContentType.objects.get_for_model(Group)
+    groups = [str(pk) for pk in user.groups.values_list("pk", flat=True)]
+    moments += _latest(LogEntry.objects.filter(content_type=user_type, object_id=str(user.pk)), "action_time")
+    if groups:
+        moments += _latest(LogEntry.objects.filter(content_type=group_type, object_id__in=groups), "action_time")
+    if with_engagements:
+        moments += _latest(Engagement.all_objects, "updated_at", "deleted_at")
+        moments += _latest(Engagement.history, "history_date")  # the projects and participants (m2m) too
+        moments += _latest(PointOfContact.all_objects, "updated_at", "deleted_at")  # participants' names
+    turns = [datetime.date(today.year, 1, 1)]
+    for row in readiness_by_year(today=today):
+        if row.cycle is not None and row.deadline is not None:
+            turns += [row.at_risk_from, shift_date(row.deadline, 1)]
+    moments.append(_day_start(max(day for day in turns if day <= today)))
+    return max(moments).astimezone(datetime.UTC).replace(microsecond=0)
+
+
+def calendar_feed(*, user, today: datetime.date, language: str, with_engagements: bool) -> CalendarFeed:
+    """The feed of ``user``'s subscription in ``language`` with its
+    validators (see the module's text): the same data give the same bytes,
+    ETag and Last-Modified in every process."""
+    since = feed_last_modified(user=user, today=today, with_engagements=with_engagements)
     with translation.override(language):
-        draft = scm_calendar(today=today, with_engagements=with_engagements, stamp=_PLACEHOLDER_STAMP)
-    since = _content_since(scope=f"{language}:{int(with_engagements)}", digest=hashlib.sha256(draft).hexdigest())
-    placeholder = f"DTSTAMP:{_PLACEHOLDER_STAMP.strftime(_ICAL_UTC)}".encode()
-    body = draft.replace(placeholder, f"DTSTAMP:{since.astimezone(datetime.UTC).strftime(_ICAL_UTC)}".encode())
+        body = scm_calendar(today=today, with_engagements=with_engagements, stamp=since)
     return CalendarFeed(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:40]}"', last_modified=since)

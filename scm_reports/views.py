@@ -272,7 +272,7 @@ class CalendarFeedView(View):
                 _("Unknown language “%(lang)s” in the calendar address: use one of %(choices)s.") % {
                     "lang": requested[:20], "choices": ", ".join(dict(settings.LANGUAGES))},
                 status=400, content_type="text/plain; charset=utf-8")
-        feed = calendar_feed(today=framework_today(), language=feed_language(user=user, requested=requested),
+        feed = calendar_feed(user=user, today=framework_today(), language=feed_language(user=user, requested=requested),
                              with_engagements=user.has_perm("projects.view_engagement"))
         response = HttpResponse(feed.body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = 'inline; filename="rcf-scm.ics"'

@@ -3,7 +3,9 @@ from the files the pages give:
 
 - a text that a spreadsheet would take for a formula keeps its exact text in
   the XLSX, defused by the cell's type (a string cell with Excel's quote
-  prefix, never an ``<f>`` formula); the CSV keeps the documented ``'`` guard;
+  prefix, never an ``<f>`` formula); the CSV keeps the documented ``'`` guard,
+  judged as a spreadsheet reads the text (after white space, full-width forms
+  folded), quotes every text field, and ``csv_unguard`` gives the text back;
 - an amount keeps its scale: 12.50 USD is "12.50" in the CSV and, in the XLSX,
   a number whose format shows two places (whole won: no places);
 - the SCM report's moments are in the framework's time zone, as on the page."""
@@ -21,7 +23,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from projects.services import resource_line_create
-from rcf.exports import csv_response, xlsx_response
+from rcf.exports import csv_response, csv_unguard, spreadsheet_safe, xlsx_response
 from scm_reports.models import ReadinessFlag, SCMCycle
 from scm_reports.services import readiness_flags_sync
 
@@ -147,3 +149,35 @@ def test_every_text_cell_is_a_string_cell_and_every_decimal_shows_its_places(set
     marking, _header, row = list(csv.reader(io.StringIO(text)))
     assert marking == ["'=MARKING"]
     assert row == ["'-5 dB", "'@handle", "7", "0.125", "1500", "2026", ""]
+
+
+# Texts a spreadsheet takes for a formula although they do not start with "=", "+", "-" or "@" themselves.
+DISGUISED = [" =1+1", "\u00a0=1+1", "\n=1+1", "\ufeff=1+1", "\u3000@SUM(A1)", "\uff1d1+1", "\uff0b1", "\uff0d1",
+             "\uff20SUM(A1)", " \uff1dcmd|' /C calc'!A0"]
+
+
+def _csv_row(values) -> str:
+    text = csv_response(filename="x.csv", header=[str(i) for i in range(len(values))], rows=[values])
+    return text.content.decode("utf-8-sig").split("\r\n", 1)[1]
+
+
+def test_the_csv_guards_a_formula_behind_white_space_or_in_full_width_forms():
+    row = next(csv.reader(io.StringIO(_csv_row(DISGUISED))))
+    assert row == ["'" + value for value in DISGUISED]  # the "'" at the very start, the value itself unchanged
+
+
+def test_every_text_field_of_the_csv_is_quoted_so_no_separator_starts_a_cell():
+    # Where ";" separates a list (Excel in many locales), an unquoted x;=cmd… would be a second cell: a formula.
+    line = _csv_row(["x;=cmd|' /C calc'!A0", "plain", 2026, Decimal("12.50"), Decimal("1E+3"), None])
+    assert line == "\"x;=cmd|' /C calc'!A0\",\"plain\",2026,12.50,1000,\"\"\r\n"  # numbers unquoted, with their scale
+
+
+@pytest.mark.parametrize("value", [
+    "=1", "'=1", "''=1", "' =1", "'", "''", "'abc", "abc", "", "-5 dB", "'-5 dB", "\t1", "'\t1", " '=1", "\uff1d1",
+    "'\uff1d1", "\u00a0'=1", "'\u00a0=1", '=HYPERLINK("http://x/")', "'''@x", "x'=1", *DISGUISED])
+def test_csv_unguard_gives_back_exactly_the_exported_text(value):
+    written = next(csv.reader(io.StringIO(_csv_row([value]))))[0]
+    assert csv_unguard(written) == value
+    assert csv_unguard(spreadsheet_safe(value)) == value
+    # What a spreadsheet reads first is never a formula start.
+    assert not written.lstrip().startswith(("=", "+", "-", "@", "\uff1d"))

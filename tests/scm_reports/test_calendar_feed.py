@@ -4,7 +4,8 @@ language of the subscription's owner (the language of their e-mails), not the
 language a page happened to be in or the client's Accept-Language; it carries
 an ETag and a Last-Modified, a repeat that names them gets 304 while nothing
 changed, and any change (an event's text, the owner's language) gives 200 with
-a new ETag."""
+a new ETag. The validators come from the data, never from a cache, so every
+web process (each with its own memory) gives the same ones."""
 
 import datetime
 
@@ -17,7 +18,8 @@ from scm_reports.models import SCMCycle
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime.datetime(2026, 3, 1, 3, 0, tzinfo=datetime.UTC)
+# After the fixtures' records are written (on the real clock): Last-Modified is the latest write.
+NOW = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)).replace(microsecond=0)
 KO = {"HTTP_ACCEPT_LANGUAGE": "ko"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -28,9 +30,10 @@ def scm_58(db):
                                    location="Washington")
 
 
-def _prefer(user, poc, language):
-    poc.refresh_from_db()
-    poc_preferences_update(poc=poc, by=user, preferred_language=language, weekly_digest=poc.weekly_digest)
+def _prefer(user, poc, language, *, at=None):
+    with time_machine.travel(at or datetime.datetime.now(datetime.UTC), tick=at is None):
+        poc.refresh_from_db()
+        poc_preferences_update(poc=poc, by=user, preferred_language=language, weekly_digest=poc.weekly_digest)
 
 
 def _feed_path(client, user, page_headers) -> str:
@@ -114,8 +117,10 @@ def test_a_repeat_with_the_validators_gets_304_until_something_changes(client, s
     assert not_modified["ETag"] == etag
     assert _fetch(client, path, at=later, HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
 
-    # An event changes (in the same second, even): 200, a new ETag and a later Last-Modified.
-    SCMCycle.objects.filter(pk=scm_58.pk).update(location="Seoul")
+    # An event changes (saved, as the services do): 200, a new ETag and a later Last-Modified.
+    with time_machine.travel(later, tick=False):
+        scm_58.location = "Seoul"
+        scm_58.save()
     changed = _fetch(client, path, at=later, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
     assert _summaries(changed)["scm-58-meeting@rcf-tracker"] == "58th SCM (Seoul)"
@@ -123,10 +128,85 @@ def test_a_repeat_with_the_validators_gets_304_until_something_changes(client, s
     assert _fetch(client, path, at=later, HTTP_IF_NONE_MATCH=changed["ETag"]).status_code == 304
 
     # The owner's language changes: every text changes, so does the ETag.
-    _prefer(lead, us_lead_poc, "ko")
+    _prefer(lead, us_lead_poc, "ko", at=later + datetime.timedelta(minutes=1))
     korean = _fetch(client, path, at=later, HTTP_IF_NONE_MATCH=changed["ETag"])
     assert korean.status_code == 200 and korean["ETag"] not in (etag, changed["ETag"])
     assert _summaries(korean)["scm-58-meeting@rcf-tracker"] == "제58차 SCM (Seoul)"
+
+
+def test_every_web_process_gives_the_same_validators(client, scm_58, lead, us_lead_poc):
+    """Without a shared cache each gunicorn worker has its own memory: the
+    feed's ETag, Last-Modified and DTSTAMPs must not depend on which one
+    answers, or a client would download everything again at each poll."""
+    from django.core.cache import cache
+
+    _prefer(lead, us_lead_poc, "en", at=NOW - datetime.timedelta(hours=1))
+    path = _feed_path(client, lead, EN)
+    first = _fetch(client, path)
+    cache.clear()  # another worker, which has never served the feed
+    other = _fetch(client, path, at=NOW + datetime.timedelta(minutes=7))
+    assert (other["ETag"], other["Last-Modified"]) == (first["ETag"], first["Last-Modified"])
+    assert other.content == first.content  # the DTSTAMPs too
+    cache.clear()
+    later = NOW + datetime.timedelta(minutes=14)
+    assert _fetch(client, path, at=later, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert _fetch(client, path, at=later, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    # Last-Modified is the latest write the feed depends on: here the address, made when the page was opened.
+    assert first["Last-Modified"] == f"{NOW:%a, %d %b %Y %H:%M:%S GMT}"
+
+
+def test_a_client_sending_only_if_modified_since_sees_its_owner_switch_language(
+        client, scm_58, lead, us_lead_poc, rok_lead, rok_lead_poc):
+    from django.core.cache import cache
+
+    cache.clear()  # a fresh start, whatever earlier tests served
+    # Another subscriber already had the Korean feed a day before: that is not this subscription's moment.
+    _prefer(rok_lead, rok_lead_poc, "ko", at=NOW - datetime.timedelta(days=2))
+    _fetch(client, _feed_path(client, rok_lead, KO), at=NOW - datetime.timedelta(days=1))
+    _prefer(lead, us_lead_poc, "en", at=NOW - datetime.timedelta(hours=1))
+    path = _feed_path(client, lead, EN)
+    first = _fetch(client, path)
+    _prefer(lead, us_lead_poc, "ko", at=NOW + datetime.timedelta(minutes=2))
+    again = _fetch(client, path, at=NOW + datetime.timedelta(minutes=5), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200
+    assert _summaries(again)["scm-58-meeting@rcf-tracker"] == "제58차 SCM (Washington)"
+
+
+def test_a_client_sending_only_if_modified_since_sees_the_engagements_its_owner_may_now_see(
+        client, scm_58, lead, us_lead_poc, rok_lead, rok_lead_poc):
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+    from django.core.cache import cache
+    from django.test import RequestFactory
+
+    from projects.models import Engagement
+    from scm_reports import roles
+
+    cache.clear()  # a fresh start, whatever earlier tests served
+    with time_machine.travel(NOW - datetime.timedelta(days=3), tick=False):
+        Engagement.objects.create(kind=Engagement._meta.get_field("kind").choices[0][0],
+                                  date=datetime.date(2026, 6, 1), summary="Site visit")
+    # A subscriber who may see the engagements had the English feed with them a day before.
+    _prefer(lead, us_lead_poc, "en", at=NOW - datetime.timedelta(days=2))
+    _fetch(client, _feed_path(client, lead, EN), at=NOW - datetime.timedelta(days=1))
+    # A login who may see the SCMs but not the engagements.
+    calendar_only = Group.objects.create(name="calendar only")
+    calendar_only.permissions.add(Permission.objects.get(codename="view_scmcycle"))
+    user = get_user_model().objects.create_user("calendar-only", password="x")
+    user.groups.add(calendar_only)
+    path = _feed_path(client, user, EN)
+    first = _fetch(client, path)
+    assert not any(uid.startswith("engagement-") for uid in _summaries(first))
+    # An administrator gives them the viewer role in the admin (which logs the change).
+    with time_machine.travel(NOW + datetime.timedelta(minutes=2), tick=False):
+        roles.user_role_set(user=user, role=roles.VIEWER)
+        request = RequestFactory().post("/admin/")
+        request.user = get_user_model().objects.create_superuser("admin-x", password="x")
+        admin.site._registry[get_user_model()].log_change(request, user, [{"changed": {"fields": ["Role"]}}])
+    again = _fetch(client, path, at=NOW + datetime.timedelta(minutes=5), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200
+    assert any(uid.startswith("engagement-") for uid in _summaries(again))
 
 
 def test_an_unknown_token_is_404_whatever_the_validators(client, scm_58, lead, us_lead_poc):
