@@ -20,11 +20,11 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 import hashlib
 import json
 import re
+import time
 
 from django.conf import settings
 from django.core import signing
@@ -35,7 +35,6 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.decorators import classonlymethod
-from django.utils.http import http_date
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -169,33 +168,79 @@ def exception_handler(exc, context):
 # --- ETags and If-Match --------------------------------------------------------------------
 
 _ENTITY_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+# What a record's tag holds: its version, then (as GET and the writes send it) a hash of its representation.
+_RECORD_TAG = re.compile(r"(0|[1-9][0-9]{0,17})(?:\.[0-9a-f]{16})?")
 
 
 def etag(version: int) -> str:
+    """The bare version tag, ``"3"``: what If-Match has always taken (still accepted)."""
     return f'"{version}"'
+
+
+def record_etag(data: dict, version: int | None = None) -> str:
+    """A record's ETag, ``"<version>.<hash of its representation>"``.
+
+    The version alone is not enough for a cache: the representation also
+    holds related data that changes without the record's version moving (a
+    user's name in ``recorded_by``, a priority area's code, an SCM cycle's
+    year), and a tag that stayed the same would answer 304 with stale
+    content. If-Match compares only the version part (``if_match_versions``):
+    a write conflicts with another write, not with a renamed user."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    version = data["version"] if version is None else version
+    return f'"{version}.{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"'
+
+
+def _entity_tags(header: str, name: str = "If-Match") -> list[tuple[bool, str]]:
+    """``(weak, opaque text without -gzip)`` for each tag of an If-Match / If-None-Match list;
+    400 for a header that is not one."""
+    tags, position = [], 0
+    header = header.strip()
+    while position < len(header):
+        match = _ENTITY_TAG.match(header, position)
+        if match is None or match.end() == position:
+            raise exceptions.ValidationError(
+                {name: [_('Give one or more entity tags from the ETag header, e.g. If-Match: "3".')]}
+            )
+        tags.append((bool(match.group(1)), match.group(2).removesuffix(GZIP_ETAG_SUFFIX)))
+        position = match.end()
+    return tags
+
+
+def _tag_version(value: str) -> int | None:
+    match = _RECORD_TAG.fullmatch(value) if value.isascii() else None
+    return int(match.group(1)) if match else None
 
 
 def if_match_versions(header: str) -> set[int]:
     """The versions a strong If-Match list names (weak tags never match).
     Raises 400 for a header that is not a list of entity tags.
 
-    Entity tags compare as opaque strings (RFC 9110 8.8.3.2): only the exact
-    text ``etag()`` sends for a version names it (or that text with the
-    ``-gzip`` suffix a compressed answer carries), so ``"03"`` or ``"+3"`` is
-    not version 3."""
-    versions, position = set(), 0
-    header = header.strip()
-    while position < len(header):
-        match = _ENTITY_TAG.match(header, position)
-        if match is None or match.end() == position:
-            raise exceptions.ValidationError(
-                {"If-Match": [_('Give one or more entity tags from the ETag header, e.g. If-Match: "3".')]}
-            )
-        weak, value = match.group(1), match.group(2).removesuffix(GZIP_ETAG_SUFFIX)
-        if not weak and value.isascii() and value.isdigit() and value == str(int(value)):
-            versions.add(int(value))
-        position = match.end()
-    return versions
+    A tag names a version when it is the bare version (``"3"``) or a full
+    record tag (``"3.<16 hex digits>"``), either with the ``-gzip`` suffix a
+    compressed answer carries; only the version part is compared, and
+    ``"03"`` or ``"+3"`` is not version 3."""
+    return {version for weak, value in _entity_tags(header)
+            if not weak and (version := _tag_version(value)) is not None}
+
+
+class IfNoneMatchFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = _("If-None-Match names the record as it is now (or is *): nothing was changed.")
+    default_code = "if_none_match"
+
+
+def refuse_if_none_match(request, version: int | None) -> None:
+    """RFC 9110 13.1.2: on a write, If-None-Match that matches the target's current tag (``*``:
+    whatever it is, as long as it exists) answers 412 and nothing is done. ``version`` is the record's
+    (a tag matches when its version part does, weakly), None for a collection (only ``*`` matches)."""
+    header = request.headers.get("If-None-Match", "").strip()
+    if not header:
+        return
+    if header == "*" or (version is not None and version in {
+        _tag_version(value) for _weak, value in _entity_tags(header, "If-None-Match")
+    }):
+        raise IfNoneMatchFailed()
 
 
 def content_etag(value, *, prefix: str = "") -> str:
@@ -325,9 +370,14 @@ class SyncFeed:
         response = Response({"results": results, "next": next_url, "cursor": cursor})
         # The cursor carries the time it was signed, so a hash of the body would change every
         # second; the page's ETag names what it holds instead: the epoch, where it starts and ends,
-        # its size and its records. The same page asked again answers 304 (rcf.api_http).
+        # its size and its records. The same page asked again answers 304 (rcf.api_http)...
+        # ...but not for ever: a 304 leaves the client with the cursor it sent, and a cursor expires
+        # (410) once older than the retention, counted from its signing. So the tag also names the
+        # half-retention period the page's own cursor is issued in: within half the retention of the
+        # last 200 the tag changes, the client gets a 200 and with it a cursor signed now.
+        renewal = int(time.time() // (settings.RCF_SYNC_TOMBSTONE_RETENTION_DAYS * 24 * 3600 / 2))
         response["ETag"] = content_etag(
-            [state.epoch, list(after), list(position), limit, more, results], prefix="feed-"
+            [state.epoch, list(after), list(position), limit, more, results, renewal], prefix="feed-"
         )
         if next_url:
             response["Link"] = link_header(next=next_url)  # RFC 8288, as the numbered pages
@@ -440,10 +490,11 @@ class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
 
     def record_response(self, pk, *, status_code=status.HTTP_200_OK, headers=None) -> Response:
         data = self.representation.one(pk)
-        validators = {"ETag": etag(data["version"])}
-        if data.get("updated_at"):
-            validators["Last-Modified"] = http_date(datetime.datetime.fromisoformat(data["updated_at"]).timestamp())
-        return Response(data, status=status_code, headers={**validators, **(headers or {})})
+        # No Last-Modified: the record's updated_at does not cover its representation (a renamed user in
+        # recorded_by, a priority area's new code change the answer, not updated_at), and an HTTP date
+        # has whole seconds, so two writes in one second would share it and If-Modified-Since would
+        # answer 304 for the newer one. The ETag alone validates (RFC 9110 8.8.1 does not ask for both).
+        return Response(data, status=status_code, headers={"ETag": record_etag(data), **(headers or {})})
 
     def precondition_failed(self, current) -> Response:
         if current.deleted_at is not None:
@@ -456,12 +507,14 @@ class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
             {"detail": _("The record has changed since you read it: here it is as it is now. Apply your change "
                          "to this version and send it with its ETag."), "current": data},
             status=status.HTTP_412_PRECONDITION_FAILED,
-            headers={"ETag": etag(data["version"])},
+            headers={"ETag": record_etag(data)},
         )
 
     def expected_version(self, request, instance, *, required: bool = True) -> int | None:
         """The version If-Match names, if it is the current one; else 412
-        (the atomic check is the service's, with this version)."""
+        (the atomic check is the service's, with this version). An
+        If-None-Match that names the current version (or ``*``) is a 412 too."""
+        refuse_if_none_match(request, instance.version)
         header = request.headers.get("If-Match")
         if header is None or header.strip() == "":
             if required:
@@ -508,6 +561,7 @@ class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
         return self.record_response(self.get_object().pk)
 
     def create(self, request, *args, **kwargs):
+        refuse_if_none_match(request, None)  # If-None-Match: * - the collection exists
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -601,7 +655,8 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     description=_("Optional: the ETag of the record as you read it; a stale one answers 412."),
 )
 ETAG_HEADER = OpenApiParameter(
-    "ETag", str, OpenApiParameter.HEADER, response=[200, 201], description=_("The record's version, quoted.")
+    "ETag", str, OpenApiParameter.HEADER, response=[200, 201],
+    description=_("The record's version and a hash of its content, quoted; If-Match takes it (or the version).")
 )
 LOCATION_HEADER = OpenApiParameter(
     "Location", str, OpenApiParameter.HEADER, response=[201, 409], description=_("The record's URL.")
@@ -754,20 +809,21 @@ _RETRY_AFTER = {"schema": {"type": "integer", "minimum": 1}, "required": True,
                 "description": _("Seconds to wait before the next request.")}
 _GET_HEADERS = {
     "ETag": {"schema": {"type": "string"}, "required": True,
-             "description": _("A record's version, quoted; else a tag of this answer's content. Send it in "
-                              "If-None-Match to hear 304 when nothing changed. A gzip-compressed answer's tag "
-                              "ends in -gzip; both forms name the same version.")},
-    "Last-Modified": {"schema": {"type": "string"},
-                      "description": _("When the record last changed (records only).")},
+             "description": _('A record\'s version and a hash of its content, "3.5f0c9a1e2b7d4c6a"; else a tag '
+                              "of this answer's content. Send it in If-None-Match to hear 304 when nothing "
+                              "changed, and a record's in If-Match (only its version part is compared). A "
+                              "gzip-compressed answer's tag ends in -gzip; both forms name the same content.")},
     "Link": {"schema": {"type": "string"},
              "description": _('RFC 8288 links to the next and previous pages (rel="next", rel="prev").')},
 }
 _CONDITIONAL_PARAMETERS = [
     {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
      "description": _("An ETag from an earlier answer: 304 with no body if the answer would be the same.")},
-    {"in": "header", "name": "If-Modified-Since", "required": False, "schema": {"type": "string"},
-     "description": _("An HTTP date: 304 if the record has not changed since (ignored with If-None-Match).")},
 ]
+_IF_NONE_MATCH_ON_WRITE = {
+    "in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+    "description": _("Optional: 412 and no change if it names the record as it is now, or is * (RFC 9110)."),
+}
 
 
 def http_contract(result, generator, request, public):
@@ -777,9 +833,10 @@ def http_contract(result, generator, request, public):
     * A string that may be empty is a plain ``string`` (``_plain_blank_strings``).
     * A numeric query filter is an ``integer``: every one of them is an id or a year
       (django-filter's ``NumberFilter`` alone is documented as ``number``).
-    * 429 answers carry ``Retry-After``; answers to a GET carry an ``ETag`` (and a record's its
-      ``Last-Modified``, a page its ``Link``), honour ``If-None-Match`` and ``If-Modified-Since``
-      and may be a 304 (``rcf.api_http``).
+    * 429 answers carry ``Retry-After``; answers to a GET carry an ``ETag`` (and a page its ``Link``),
+      honour ``If-None-Match`` and may be a 304 (``rcf.api_http``); no API answer carries
+      ``Last-Modified`` (``TrackedRecordViewSet.record_response`` says why).
+    * A write honours ``If-None-Match`` (``refuse_if_none_match``): it may answer 412.
     """
     _plain_blank_strings([result.get("components", {}), result.get("paths", {})])
     for item in result.get("paths", {}).values():
@@ -795,13 +852,20 @@ def http_contract(result, generator, request, public):
             responses = operation["responses"]
             if "429" in responses:
                 responses["429"].setdefault("headers", {})["Retry-After"] = dict(_RETRY_AFTER)
+            if method in ("post", "put", "patch", "delete") and ("401" in responses or "403" in responses):
+                responses.setdefault("412", {
+                    "description": _("If-None-Match names the record as it is now (or is *): nothing was changed."),
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                })
+                if not any(p.get("name") == "If-None-Match" for p in operation.get("parameters", [])):
+                    operation.setdefault("parameters", []).append(dict(_IF_NONE_MATCH_ON_WRITE))
             if method != "get" or "application/json" not in responses.get("200", {}).get("content", {}):
                 continue  # a file download is the file, without these headers (rcf.api_http: JSON only)
             if "200" in responses:
                 headers = responses["200"].setdefault("headers", {})
                 for name, header in _GET_HEADERS.items():
                     headers[name] = {**header, **headers.get(name, {}), "required": header.get("required", False)}
-            responses.setdefault("304", {"description": _("Not modified: the ETag (or date) you sent is current.")})
+            responses.setdefault("304", {"description": _("Not modified: the ETag you sent is current.")})
             responses["304"].setdefault("headers", {})["ETag"] = dict(_GET_HEADERS["ETag"])
             named = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
             operation.setdefault("parameters", []).extend(

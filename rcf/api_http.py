@@ -1,13 +1,19 @@
 """HTTP for the JSON API (issue 13): conditional GET and gzip, for ``/api/`` only.
 
-* **ETag on every answer to a GET**: a record's is its version (``"3"``, set by
-  ``rcf.api``; PUT, PATCH and DELETE name it in ``If-Match``), a sync page's is
-  what the page holds (``rcf.api.SyncFeed``); any other answer (a list page, the
-  readiness years) gets a hash of its body here.
+* **ETag on every answer to a GET**: a record's is its version and a hash of
+  its representation (``"3.5f0c…"``, set by ``rcf.api``; PUT, PATCH and DELETE
+  name it, or just ``"3"``, in ``If-Match``), a sync page's is what the page
+  holds (``rcf.api.SyncFeed``); any other answer (a list page, the readiness
+  years) gets a hash of its body here. A non-JSON answer (the browsable API's
+  HTML page) always gets a hash of its own body: it is another byte sequence
+  than the JSON of the same record, so it must not share its strong tag.
 * **304 Not Modified** when ``If-None-Match`` names the current tag (weak
   comparison, as RFC 9110 13.1.2 says), or, without ``If-None-Match``, when
-  ``If-Modified-Since`` is not before ``Last-Modified`` (records: their
-  ``updated_at``).
+  ``If-Modified-Since`` is not before ``Last-Modified`` (no API answer sends one
+  today: see ``rcf.api.TrackedRecordViewSet.record_response``).
+* ``Cache-Control: private, no-cache`` on every answer to a GET (unless the
+  view chose its own): without it a browser may reuse an answer for hours
+  by heuristic freshness; with it, it revalidates each time (a cheap 304).
 * **gzip** when the client accepts it, for JSON answers to GET and HEAD only.
   Never an HTML page (a page with a CSRF token, compressed, is what BREACH
   reads; the browsable API and Swagger UI are HTML and stay plain), and never
@@ -31,8 +37,10 @@ from django.utils.http import parse_etags, parse_http_date_safe
 from django.utils.text import compress_string
 
 GZIP_ETAG_SUFFIX = "-gzip"  # rcf.api's If-Match reads it too
-_QUALITY = re.compile(r";\s*q\s*=\s*([0-9.]+)")
+_QUALITY = re.compile(r";\s*q\s*=\s*([^;,\s]*)", re.IGNORECASE)
+_JSON = "application/json"
 _COMPRESSIBLE = ("application/json", "application/vnd.oai.openapi")
+_CACHE_CONTROL = "private, no-cache"
 _MIN_GZIP_BYTES = 200  # below this, gzip's own header and trailer outweigh what it saves
 # Copied onto a 304 (RFC 9110 15.4.5), as django.utils.cache does.
 _KEPT_ON_304 = ("Cache-Control", "Content-Location", "Date", "ETag", "Expires", "Last-Modified", "Vary",
@@ -40,15 +48,17 @@ _KEPT_ON_304 = ("Cache-Control", "Content-Location", "Date", "ETag", "Expires", 
 
 
 def accepts_gzip(header: str) -> bool:
-    """``Accept-Encoding`` names gzip with a quality above zero (``gzip;q=0`` refuses it)."""
+    """``Accept-Encoding`` names gzip with a quality above zero (``gzip;q=0`` or ``GZIP;Q=0`` refuses
+    it; so does a quality that is not a number, ``q=abc``: RFC 9110 12.4.2 allows only 0 to 1)."""
     for part in header.split(","):
         coding, _, parameters = part.partition(";")
         if coding.strip().lower() == "gzip":
             quality = _QUALITY.search(";" + parameters)
-            try:
-                return quality is None or float(quality.group(1)) > 0
-            except ValueError:
+            if quality is None:
+                return True
+            if not re.fullmatch(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)", quality.group(1)):
                 return False
+            return float(quality.group(1)) > 0
     return False
 
 
@@ -77,13 +87,19 @@ class ApiHttpMiddleware:
         if not request.path.startswith(self.API_PREFIX):
             return response
         patch_vary_headers(response, ("Authorization", "Cookie"))
-        if request.method not in ("GET", "HEAD") or response.streaming:
+        if request.method not in ("GET", "HEAD"):
+            return response
+        if not response.has_header("Cache-Control"):
+            response["Cache-Control"] = _CACHE_CONTROL
+        if response.streaming:
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
         if response.status_code != 200:
             return response
         content_type = response.get("Content-Type", "")
-        if not response.has_header("ETag"):
+        if not response.has_header("ETag") or not content_type.startswith(_JSON):
+            # A view's tag (a record's) names its JSON; the browsable API's HTML of the same record is
+            # other bytes (and holds a fresh CSRF token each time), so it gets a tag of its own body.
             response["ETag"] = f'"{hashlib.blake2b(response.content, digest_size=16).hexdigest()}"'
         compress = (
             content_type.startswith(_COMPRESSIBLE)

@@ -94,6 +94,58 @@ def test_answers_over_real_http_are_checked(http, viewer, monkeypatch):
         http(viewer).get(f"/api/v1/organizations/{organization.pk}/")
 
 
+def test_head_and_gzip_answers_are_checked_not_crashed(api_client, viewer, monkeypatch):
+    """HEAD is checked as the GET it mirrors (status, headers), a gzip body after decompressing it."""
+    organization = OrganizationFactory(name="Hanwha", side="industry", notes="Builds hulls. " * 40)
+    client = api_client(viewer)
+    url = f"/api/v1/organizations/{organization.pk}/"
+    head = client.head(url)
+    assert head.status_code == 200 and head.content == b""
+    compressed = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+    assert compressed["Content-Encoding"] == "gzip"
+    # Both are really validated: a schema that requires a header the answer lacks fails them.
+    tampered = copy.deepcopy(contract.spec())
+    get = tampered["paths"]["/api/v1/organizations/{id}/"]["get"]
+    get["responses"]["200"]["headers"]["X-Missing"] = {"schema": {"type": "string"}, "required": True}
+    monkeypatch.setattr(contract, "openapi", lambda: contract.validator(tampered))
+    monkeypatch.setattr(contract, "openapi_headers", lambda: contract.OpenAPI.from_dict(
+        tampered, config=contract.Config(response_validator_cls=contract.V30ResponseHeadersValidator)))
+    for request in (lambda: client.head(url), lambda: client.get(url, HTTP_ACCEPT_ENCODING="gzip")):
+        with pytest.raises(contract.ContractViolation, match="X-Missing"):
+            request()
+
+
+def test_html_is_skipped_only_when_it_was_asked_for():
+    url = "/api/v1/organizations/1/"
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    error_page = b"<h1>Server Error (500)</h1>"
+    with pytest.raises(contract.ContractViolation, match="-> 500"):
+        contract.check(method="GET", url=url, status=500, headers=html, body=error_page)
+    with pytest.raises(contract.ContractViolation, match="-> 500"):
+        contract.check(method="GET", url=url, status=500, headers=html, body=error_page,
+                       request_headers={"Accept": "application/json"})
+    # The browsable API, asked for: HTML for a person, not the contract.
+    contract.check(method="GET", url=url + "?format=api", status=200, headers=html, body=b"<html></html>")
+    contract.check(method="GET", url=url, status=200, headers=html, body=b"<html></html>",
+                   request_headers={"Accept": "text/html,application/xhtml+xml"})
+
+
+def test_404_and_405_outside_the_operations_must_still_be_the_error_shape(api_client, viewer):
+    as_json = {"Content-Type": "application/json"}
+    with pytest.raises(contract.ContractViolation, match="error shape"):
+        contract.check(method="GET", url="/api/v1/nothing-here/", status=404, headers=as_json,
+                       body=b'{"whatever": [1, 2, 3]}')
+    with pytest.raises(contract.ContractViolation, match="error shape"):
+        contract.check(method="DELETE", url="/api/v1/priority-areas/", status=405, headers=as_json,
+                       body=b"not json at all")
+    with pytest.raises(contract.ContractViolation, match="not an operation"):
+        contract.check(method="PATCH", url="/api/v1/priority-areas/", status=200, headers=as_json, body=b"{}")
+    # The API's real answers pass.
+    client = api_client(viewer)
+    assert client.get("/api/v1/nothing-here/").status_code == 404
+    assert client.delete("/api/v1/priority-areas/").status_code in (403, 405)
+
+
 # --- What the report found ------------------------------------------------------------------
 
 

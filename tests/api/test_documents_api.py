@@ -38,7 +38,7 @@ def test_upload_then_download_through_real_http(http, editor, viewer):
     assert record["content_type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert record["original_name"] == "budget.xlsx" and record["uploaded_by"] == editor.username
     assert record["size"] == len(content) and record["sha256"] == hashlib.sha256(content).hexdigest()
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"].startswith('"1.')
     assert response.headers["Location"].endswith(f"/api/v1/documents/{record['id']}/")
     assert record["download_url"].startswith("http") and record["download_url"].endswith(
         f"/api/v1/documents/{record['id']}/download/")
@@ -122,7 +122,7 @@ def test_patch_title_and_marking_with_if_match_and_delete_leaves_a_tombstone(api
     assert client.patch(url, {"marking": "CUI"}).status_code == 428
     response = client.patch(url, {"marking": "CUI", "title": "Site photo"}, HTTP_IF_MATCH='"1"')
     assert response.status_code == 200
-    assert (response.json()["marking"], response.json()["title"], response["ETag"]) == ("CUI", "Site photo", '"2"')
+    assert (response.json()["marking"], response.json()["title"], response["ETag"][:3]) == ("CUI", "Site photo", '"2.')
     stale = client.patch(url, {"title": "Old"}, HTTP_IF_MATCH='"1"')
     assert stale.status_code == 412 and stale.json()["current"]["title"] == "Site photo"
     refused = client.patch(url, {"project": ProjectFactory().pk}, HTTP_IF_MATCH='"2"')

@@ -37,7 +37,7 @@ def test_create_and_read_in_the_contract_shape(api_client, editor):
     response = client.post(URL, body)
     assert response.status_code == 201, response.json()
     record = response.json()
-    assert response["ETag"] == '"1"' and response["Location"].endswith(f"{URL}{record['id']}/")
+    assert response["ETag"].startswith('"1.') and response["Location"].endswith(f"{URL}{record['id']}/")
     assert list(record) == ["id", "external_id", "projects", "date", "kind", "summary", "location", "participants",
                             "other_participants", "industry_organizations", "partner_countries", "version",
                             "created_at", "updated_at"]
@@ -106,7 +106,7 @@ def test_updates_need_the_current_etag_and_put_keeps_the_external_id(api_client,
     assert client.patch(url, {"summary": "No ETag"}).status_code == 428
     patched = client.patch(url, {"other_participants": [{"name": "Maria Santos", "organization": "PCG"}]},
                            HTTP_IF_MATCH='"1"')
-    assert patched.status_code == 200 and patched["ETag"] == '"2"'
+    assert patched.status_code == 200 and patched["ETag"].startswith('"2.')
     assert patched.json()["other_participants"] == [{"name": "Maria Santos", "organization": "PCG"}]
     stale = client.patch(url, {"summary": "Stale"}, HTTP_IF_MATCH='"1"')
     assert stale.status_code == 412 and stale.json()["current"]["version"] == 2
