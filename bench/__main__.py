@@ -1,28 +1,52 @@
-"""Run the benchmarks: ``python -m bench [readiness …]`` (all by default)."""
+"""Run the benchmarks: ``python -m bench [--projects N] [--reuse] [--fill-only] [readiness …]``
+(all by default). Needs ``DATABASE_URL`` pointing at a PostgreSQL server:
+see bench/common.py."""
 
+import argparse
 import importlib
 import sys
 import time
 
 from . import common
 
-BENCHMARKS = ["readiness", "dashboard", "api"]
+BENCHMARKS = ["readiness", "dashboard", "api", "list"]
 
 
 def main(argv: list[str]) -> int:
-    names = argv or BENCHMARKS
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="benchmark", help=f"any of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--projects", type=int, default=common.N_PROJECTS,
+                        help=f"projects to fill (default {common.N_PROJECTS:,}; 1,000,000 works)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the bench database as the last run filled it (no new fill)")
+    parser.add_argument("--fill-only", action="store_true", help="fill, report the time, run nothing")
+    args = parser.parse_args(argv)
+    names = args.names or BENCHMARKS
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        print(f"Unknown benchmark(s): {', '.join(unknown)}. Known: {', '.join(BENCHMARKS)}", file=sys.stderr)
-        return 2
-    common.setup(fresh=True)
-    start = time.perf_counter()
-    common.fill()
-    print(f"Filled {common.N_PROJECTS} projects over {common.N_YEARS} SCM years in "
-          f"{time.perf_counter() - start:.1f} s")
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}. Known: {', '.join(BENCHMARKS)}")
+    common.N_PROJECTS = args.projects
+    common.setup(fresh=not args.reuse)
+    if args.reuse:
+        from projects.models import CooperativeProject
+
+        common.N_PROJECTS = CooperativeProject.all_objects.count()
+        print(f"Reusing the bench database: {common.N_PROJECTS:,} projects")
+    else:
+        start = time.perf_counter()
+        counts = common.fill(projects=args.projects)
+        elapsed = time.perf_counter() - start
+        print(f"Filled {args.projects:,} projects over {common.N_YEARS} SCM years in {elapsed:.1f} s "
+              f"({sum(counts.values()):,} rows in {len(counts)} tables, {args.projects / elapsed:,.0f} projects/s)")
+        for table, n in sorted(counts.items()):
+            print(f"  {table:<64} {n:>12,}")
+    if args.fill_only:
+        return 0
     ok = True
     for name in names:
         ok &= importlib.import_module(f"bench.{name}").run()
+    print(f"\nIssue 14's table at {common.N_PROJECTS:,} projects (ratios of medians, interleaved runs):")
+    print("\n".join(common.SUMMARY))
     return 0 if ok else 1
 
 
