@@ -10,19 +10,13 @@ from rcf.import_views import ImportView
 from rcf.selectors import framework_today
 from rcf.views import StaffView
 
-from .imports import importer_for
-
 
 class ContactImportView(ImportView):
     permission_required = ("contacts.add_pointofcontact", "contacts.change_pointofcontact",
                            "contacts.add_organization", "contacts.change_organization")
-    scope = "rcf_import_contacts"
+    kind = "contacts"
     template_name = "contacts/import.html"
     done_url = reverse_lazy("contacts:directory")
-
-    def importer(self, upload, name, *, by):
-        return importer_for(upload, name, by=by)
-
 
 class _ExportView(StaffView):
     def get(self, request, fmt):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from rcf.import_jobs import register_import_kind
 from rcf.imports import (
     CellError,
     Importer,
@@ -364,3 +365,7 @@ def importer_for(upload, name: str, *, by) -> _ContactImporter:
         upload.seek(0)
         return PocImporter(by=by) if found & poc_keys else OrganizationImporter(by=by)
     raise ImportFileError(_("The file has no header row."))
+
+
+# The import page's background runs (rcf.import_jobs): the header tells points of contact from organisations.
+register_import_kind("contacts", importer_for)

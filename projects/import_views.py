@@ -5,16 +5,11 @@ from django.urls import reverse_lazy
 
 from rcf.import_views import ImportView
 
-from .imports import ProjectImporter
-
 
 class ProjectImportView(ImportView):
     # Whoever may create and edit projects (ProjectCreateView, ProjectUpdateView); each row is checked again
     # by the services (e.g. a priority only by a lead POC).
     permission_required = ("projects.add_cooperativeproject", "projects.change_cooperativeproject")
-    scope = "rcf_import_projects"
+    kind = "projects"
     template_name = "projects/import.html"
     done_url = reverse_lazy("projects:list")
-
-    def importer(self, upload, name, *, by):
-        return ProjectImporter(by=by)

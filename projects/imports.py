@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from rcf.import_jobs import register_import_kind
 from rcf.imports import CellError, Column, Importer, RowResult, choice, date, decimal, integer, shown, text
 
 from . import services
@@ -394,3 +395,11 @@ class ProjectImporter(Importer):
             services.project_update(project=result.target, by=self.by,
                                     expected_version=result.extra.get("expected_version") or result.target.version,
                                     **result.data)
+
+
+def _project_importer(upload, name, *, by):
+    return ProjectImporter(by=by)
+
+
+# The import page's background runs (rcf.import_jobs) find the importer by this kind.
+register_import_kind("projects", _project_importer)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict, claim_version, resolve_codes, restore, soft_delete
-from rcf.webhooks import webhook_emit
+from rcf.webhooks import webhook_before, webhook_emit
 
 from .models import (
     CONCURRENCE_WATCHED_FIELDS,
@@ -639,15 +639,16 @@ def project_update(
         CooperativeProject.all_objects.filter(external_id=external_id).exclude(pk=project.pk).exists()
     ):
         raise ValidationError({"external_id": [_("A project with this external id already exists.")]})
+    before = webhook_before("project.updated", project)  # an update that changes nothing sends nothing
     claim_version(instance=project, expected_version=expected_version)
     watched = _open(Concurrence.objects.filter(project=project)).exists()
-    before = _watched_values(project) if watched else None
+    watched_before = _watched_values(project) if watched else None
     for name, value in fields.items():
         setattr(project, name, value)
     _validate_and_save(project, m2m, by)
     if watched:
-        _record_changes_on_proposals(project, before, _watched_values(project, m2m), by)
-    webhook_emit(event="project.updated", instance=project)
+        _record_changes_on_proposals(project, watched_before, _watched_values(project, m2m), by)
+    webhook_emit(event="project.updated", instance=project, before=before)
     return project
 
 
@@ -896,12 +897,13 @@ def engagement_update(*, engagement, by=None, expected_version=None, **data):
     if "external_id" in fields:
         _check_engagement_external_id(fields["external_id"] or "", exclude_pk=engagement.pk)
     linked = _linked_ids(engagement)
+    before = webhook_before("engagement.updated", engagement)  # an update that changes nothing sends nothing
     claim_version(instance=engagement, expected_version=expected_version)
     for name, value in fields.items():
         setattr(engagement, name, value)
     _check_engagement(engagement, m2m, linked=linked)
     _save_engagement(engagement, m2m, by)
-    webhook_emit(event="engagement.updated", instance=engagement)
+    webhook_emit(event="engagement.updated", instance=engagement, before=before)
     return engagement
 
 
@@ -1024,11 +1026,12 @@ def action_update(*, action, by=None, expected_version=None, today=None, **data)
     if "external_id" in fields and fields["external_id"] is None:
         fields["external_id"] = ""
     with transaction.atomic():
+        before = webhook_before("action.updated", action)  # an update that changes nothing sends nothing
         claim_version(instance=action, expected_version=expected_version)
         for name, value in fields.items():
             setattr(action, name, value)
         _action_save(action, by=by, changed=set(fields), today=today)
-        webhook_emit(event="action.updated", instance=action)
+        webhook_emit(event="action.updated", instance=action, before=before)
     return action
 
 
@@ -1072,11 +1075,17 @@ def record_restore(*, record, by=None):
 
 
 def action_delete(*, action, by=None, expected_version=None):
-    return record_soft_delete(record=action, by=by, expected_version=expected_version)
+    with transaction.atomic():
+        record_soft_delete(record=action, by=by, expected_version=expected_version)
+        webhook_emit(event="action.deleted", instance=action)
+    return action
 
 
 def action_restore(*, action, by=None):
-    return record_restore(record=action, by=by)
+    with transaction.atomic():
+        record_restore(record=action, by=by)
+        webhook_emit(event="action.restored", instance=action)
+    return action
 
 
 # --- Documents ---------------------------------------------------------------------

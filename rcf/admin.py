@@ -271,28 +271,46 @@ class WebhookEndpointAdmin(LookupGuardMixin, admin.ModelAdmin):
             endpoint = webhooks.webhook_endpoint_update(endpoint=obj, by=request.user, **data)
         else:
             endpoint, secret = webhooks.webhook_endpoint_create(by=request.user, **data)
-            self.message_user(
-                request,
+            request._webhook_secret_lines = [
                 _("The signing secret of this endpoint is %(secret)s. Copy it now: it will not be shown again.")
-                % {"secret": secret},
-                messages.WARNING,
-            )
+                % {"secret": secret}]
         obj.pk = endpoint.pk
         obj.__dict__.update(endpoint.__dict__)
+
+    def _secret_page(self, request, lines: list[str], next_url: str):
+        """The new secret on this very answer (the messages framework would put it in a cookie)."""
+        from django.template.response import TemplateResponse
+
+        context = {**self.admin_site.each_context(request), "title": _("webhook endpoint"), "lines": lines,
+                   "next_url": next_url, "next_label": _("webhook endpoints"), "opts": self.model._meta}
+        response = TemplateResponse(request, "admin/rcf/webhookendpoint/secret_shown.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        lines = getattr(request, "_webhook_secret_lines", None)
+        if lines:
+            return self._secret_page(request, lines, reverse("admin:rcf_webhookendpoint_change", args=[obj.pk]))
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description=_("Rotate the signing secret of the selected endpoints"),
                   permissions=["change"])
     def rotate_secret(self, request, queryset):
+        lines = []
         for endpoint in queryset:
-            secret = webhooks.webhook_secret_rotate(endpoint=endpoint)
-            self.message_user(
-                request,
+            try:
+                secret = webhooks.webhook_secret_rotate(endpoint=endpoint)
+            except ValidationError as exc:
+                self.message_user(request, f"{endpoint.url}: {' '.join(exc.messages)}", messages.ERROR)
+                continue
+            lines.append(
                 _("New signing secret of %(url)s: %(secret)s. Copy it now: it will not be shown again. The "
                   "previous secret keeps signing beside it for %(hours)s hours.")
                 % {"url": endpoint.url, "secret": secret,
-                   "hours": f"{settings.RCF_WEBHOOK_ROTATION_OVERLAP_HOURS:g}"},
-                messages.WARNING,
-            )
+                   "hours": f"{settings.RCF_WEBHOOK_ROTATION_OVERLAP_HOURS:g}"})
+        if lines:  # shown on this answer itself, never in a cookie
+            return self._secret_page(request, lines, reverse("admin:rcf_webhookendpoint_changelist"))
+        return None
 
 
 @admin.register(WebhookDelivery)

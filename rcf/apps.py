@@ -10,4 +10,5 @@ class RcfConfig(AppConfig):
         from . import (
             accounts,  # noqa: F401  (connects the two-factor check to every sign-in)
             fixture_loading,  # noqa: F401  (loaddata writes no history of its own)
+            import_jobs,  # noqa: F401  (registers the outbox handler that starts import runs)
         )

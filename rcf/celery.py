@@ -86,6 +86,12 @@ app.conf.beat_schedule = {
         "schedule": _webhook_poll_seconds(),
         "options": {"expires": 3 * _webhook_poll_seconds()},
     },
+    # The webhook delivery log's old messages (RCF_WEBHOOK_KEEP_DAYS), once an hour, not on every run.
+    "webhooks-purge": {
+        "task": "rcf.tasks.webhooks_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
     # The weekly digest to each active lead POC (scm_reports.tasks.send_weekly_digest):
     # RCF_DIGEST_WEEKDAY at RCF_DIGEST_HOUR:RCF_DIGEST_MINUTE, Seoul time (default
     # Monday 08:00, the start of the ROK side's working week and the U.S. side's

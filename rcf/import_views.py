@@ -3,128 +3,101 @@ see the dry run (per row: create / update with each change old → new /
 unchanged, and every error with its row and column), then "Import N rows"
 applies it, in one transaction or not at all.
 
-Between the two steps the file waits in ``RCF_IMPORT_DIR`` under a random
-name that only the uploader's session knows (the form carries the token;
-the server takes the file's name from the session, never from the form), and
-it is deleted once applied. Files left behind (a dry run nobody applied) are
-removed after a day, at the next upload."""
+A file is checked and imported in the background (rcf.import_jobs: an
+``ImportRun`` per upload, run by a Celery task); the page shows the run at
+``?run=ID`` and, while it works, polls itself every 2 seconds (htmx) for the
+rows done. A small file runs at once. Each user sees only their own runs; the
+uploaded file waits in ``RCF_IMPORT_DIR`` under a random name."""
 
-import hmac
-import re
-import secrets
-import time
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from .imports import ImportFileError, max_bytes, max_rows, run_import, summary
+from . import import_jobs
+from .imports import ImportFileError, max_bytes, max_rows, summary
+from .models import ImportRunStatus
 from .views import StaffView
 
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
-_KEEP_SECONDS = 24 * 3600
+_RECENT = 5
 
 
-def import_dir() -> Path:
-    folder = Path(getattr(settings, "RCF_IMPORT_DIR", None) or Path(settings.BASE_DIR) / "var" / "imports")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _sweep(folder: Path) -> None:
-    cutoff = time.time() - _KEEP_SECONDS
-    for path in folder.glob("*.upload"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            pass
-
-
+# Not one transaction per request (ATOMIC_REQUESTS): on SQLite every such transaction takes the write lock
+# at BEGIN (IMMEDIATE), so the page could not even show the progress of a run whose transaction holds the
+# lock in the worker. The writes here are each atomic on their own (rcf.import_jobs).
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class ImportView(StaffView):
-    """Subclasses set ``scope`` (the session key), ``template_name``,
-    ``done_url`` and ``importer(upload, name, by)``."""
+    """Subclasses set ``kind`` (``register_import_kind``), ``template_name`` and ``done_url``."""
 
-    scope = ""
+    kind = ""
     template_name = ""
     done_url = ""
 
-    def importer(self, upload, name, *, by):
-        raise NotImplementedError
+    def context(self, request, run=None, **extra):
+        recent = import_jobs.runs_of(request.user, self.kind)
+        if run is not None:
+            recent = recent.exclude(pk=run.pk)
+        return {"max_mb": f"{max_bytes() / 1048576:g}", "max_rows": f"{max_rows():,}",
+                "recent_runs": recent[:_RECENT], **self.run_context(run), **extra}
 
-    def context(self, **extra):
-        return {"max_mb": f"{max_bytes() / 1048576:g}", "max_rows": f"{max_rows():,}", **extra}
+    def run_context(self, run) -> dict:
+        if run is None:
+            return {}
+        run = import_jobs.import_run_refresh(run)
+        report = import_jobs.report_from_dict(run.result)
+        working = run.status in import_jobs.WORKING or run.status == ImportRunStatus.QUEUED or (
+            run.status == ImportRunStatus.CHECKED and run.apply_requested_at is not None)
+        return {
+            "run": run, "report": report, "file_name": run.file_name, "summary": summary(report) if report else "",
+            "working": working, "can_apply": (run.status == ImportRunStatus.CHECKED and not run.apply_requested_at
+                                              and report is not None and report.ok and report.to_write > 0),
+            "can_retry": run.status == ImportRunStatus.FAILED and import_jobs.stored_path(run).exists(),
+            "waiting_long": working and run.status not in import_jobs.WORKING and import_jobs.waiting_too_long(run),
+        }
+
+    def _run(self, request, pk):
+        try:
+            return import_jobs.runs_of(request.user, self.kind).get(pk=int(pk))
+        except (ValueError, TypeError, import_jobs.ImportRun.DoesNotExist):
+            raise Http404(_("No such import of yours.")) from None
+
+    def _run_url(self, request, run):
+        return f"{request.path}?{urlencode({'run': run.pk})}"
 
     def get(self, request):
-        return render(request, self.template_name, self.context())
+        run = self._run(request, request.GET["run"]) if request.GET.get("run") else None
+        if run is not None and request.htmx:
+            return render(request, "includes/import_run.html", self.context(request, run, action=request.path))
+        return render(request, self.template_name, self.context(request, run))
 
     def post(self, request):
-        if request.POST.get("token"):
-            return self._apply(request)
+        if request.POST.get("apply"):
+            return self._apply(request, self._run(request, request.POST["apply"]))
+        if request.POST.get("retry"):
+            run = self._run(request, request.POST["retry"])
+            if not import_jobs.import_run_retry(run):
+                return self._refuse(request, _("This import cannot be tried again: upload the file again."), run)
+            return redirect(self._run_url(request, run))
         upload = request.FILES.get("file")
         if upload is None:
             return self._refuse(request, _("Choose a file to import."))
-        if upload.size > max_bytes():
-            return self._refuse(request, _("The file is %(size)s MB; the import takes at most %(limit)s MB.")
-                                % {"size": f"{upload.size / 1048576:.1f}", "limit": f"{max_bytes() / 1048576:g}"})
-        name = upload.name or ""
-        if not name.lower().endswith((".csv", ".xlsx")):
-            return self._refuse(request, _("Upload an .xlsx or a .csv file (the shape of the export)."))
-        folder = import_dir()
-        _sweep(folder)
-        token = secrets.token_hex(16)
-        path = folder / f"{token}.upload"
-        with path.open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        self._forget(request)
-        request.session[self.scope] = {"token": token, "name": name[-200:]}
-        with path.open("rb") as stored:
-            try:
-                report = run_import(self.importer(stored, name, by=request.user), upload=stored, name=name,
-                                    dry_run=True)
-            except ImportFileError as error:
-                self._forget(request)
-                return self._refuse(request, str(error))
-        if report.errors:
-            self._forget(request)
-        return render(request, self.template_name, self.context(report=report, token=token, file_name=name,
-                                                                summary=summary(report)))
+        try:
+            run = import_jobs.import_run_create(kind=self.kind, by=request.user, upload=upload, name=upload.name)
+        except ImportFileError as error:
+            return self._refuse(request, str(error))
+        return redirect(self._run_url(request, run))
 
-    def _apply(self, request):
-        stored = request.session.get(self.scope) or {}
-        token = request.POST.get("token", "")
-        if not (_TOKEN.match(token) and stored.get("token") and hmac.compare_digest(token, stored["token"])):
-            return self._refuse(request, _("This import is no longer waiting (already done, or another file was "
-                                           "uploaded since): upload the file again."))
-        path = import_dir() / f"{stored['token']}.upload"
-        name = stored.get("name", "")
-        if not path.exists():
-            self._forget(request)
-            return self._refuse(request, _("This import is no longer waiting (already done, or another file was "
-                                           "uploaded since): upload the file again."))
-        with path.open("rb") as upload:
-            try:
-                report = run_import(self.importer(upload, name, by=request.user), upload=upload, name=name,
-                                    dry_run=False)
-            except ImportFileError as error:
-                report, problem = None, str(error)
-        self._forget(request)
-        if report is None:
-            return self._refuse(request, problem)
-        if report.applied:
-            messages.success(request, summary(report))
+    def _apply(self, request, run):
+        if not import_jobs.import_run_request_apply(run):
+            return self._refuse(request, _("This import is no longer waiting (already done, or it has errors): "
+                                           "upload the file again."), run)
+        if run.status == ImportRunStatus.DONE:  # a small file, imported at once
+            messages.success(request, summary(import_jobs.report_from_dict(run.result)))
             return redirect(self.done_url)
-        return render(request, self.template_name, self.context(report=report, file_name=name,
-                                                                summary=summary(report)), status=400)
+        return redirect(self._run_url(request, run))
 
-    def _forget(self, request) -> None:
-        stored = request.session.pop(self.scope, None) or {}
-        token = stored.get("token", "")
-        if _TOKEN.match(token):
-            (import_dir() / f"{token}.upload").unlink(missing_ok=True)
-
-    def _refuse(self, request, message):
-        return render(request, self.template_name, self.context(problem=message), status=400)
+    def _refuse(self, request, message, run=None):
+        return render(request, self.template_name, self.context(request, run, problem=message), status=400)

@@ -30,7 +30,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .exports import _FORMULA_START
+from .exports import csv_unguard
 from .services import VersionConflict
 
 BATCH = 1000
@@ -177,13 +177,6 @@ class Importer:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def _unguard(value: str) -> str:
-    """The export's CSV guard: one ``'`` before a formula-start character is removed."""
-    if value.startswith("'") and value[1:2] and value[1:].startswith(_FORMULA_START):
-        return value[1:]
-    return value
-
-
 class Formula:
     """A real XLSX formula cell (refused: its value is not in the file)."""
 
@@ -216,7 +209,7 @@ def _csv_rows(upload) -> Iterator[list]:
     text = io.TextIOWrapper(upload, encoding="utf-8-sig", newline="")
     try:
         for row in csv.reader(text):
-            yield [_unguard(v) for v in row]
+            yield [csv_unguard(v) for v in row]  # the export's CSV formula guard, undone
     except UnicodeDecodeError as error:
         raise ImportFileError(_("The CSV file is not UTF-8 text (save it as “CSV UTF-8”).")) from error
     except csv.Error as error:

@@ -408,6 +408,10 @@ class WebhookDelivery(models.Model):
             # Each endpoint's queue: its oldest delivery not yet done.
             models.Index(fields=["endpoint", "id"], condition=Q(status__in=["pending", "failed"]),
                          name="webhook_delivery_queue"),
+            # The purge of old messages (rcf.webhooks.webhooks_purge).
+            models.Index(fields=["delivered_at"], condition=Q(status="delivered"), name="webhook_delivery_purge"),
+            models.Index(fields=["last_attempt_at"], condition=Q(status="gave_up"),
+                         name="webhook_delivery_purge_gave_up"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event", "dedupe_key"], condition=~Q(dedupe_key=""),
@@ -418,3 +422,53 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.endpoint_id} ({self.webhook_id})"
+
+
+class ImportRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for the worker")
+    CHECKING = "checking", _("Checking")
+    CHECKED = "checked", _("Checked")
+    APPLYING = "applying", _("Importing")
+    DONE = "done", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportRun(models.Model):
+    """One spreadsheet import from a page (rcf.import_jobs): the dry run, then
+    on request the import, each run by a Celery task in the background.
+
+    The uploaded file waits in ``RCF_IMPORT_DIR`` under ``stored_name`` (random);
+    ``result`` is the last run's report (counts, the first rows' plans, the
+    errors). Progress while a run's transaction is open is not in this row (it
+    would be invisible until the commit) but in a file beside the upload."""
+
+    kind = models.CharField(_("kind"), max_length=20)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(_("file name"), max_length=200)
+    language = models.CharField(_("language"), max_length=10, blank=True,
+                                help_text=_("The uploader's: the run's messages are in it."))
+    stored_name = models.CharField(_("stored file"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=ImportRunStatus.choices,
+                              default=ImportRunStatus.QUEUED)
+    apply_requested_at = models.DateTimeField(_("import requested at"), null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        indexes = [models.Index(fields=["created_by", "kind", "-created_at"], name="import_run_mine")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportRunStatus.values), name="import_run_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} import {self.pk} ({self.status})"

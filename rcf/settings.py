@@ -316,10 +316,17 @@ RCF_AT_RISK_DAYS = env.int("RCF_AT_RISK_DAYS", default=90)
 # proposes, the other's concurs. Off for deployments run by one side alone.
 RCF_JOINT_CONCURRENCE = env.bool("RCF_JOINT_CONCURRENCE", default=True)
 # Spreadsheet import (issue 13, rcf.imports): the largest file and the most rows one import takes, and where
-# an uploaded file waits between the dry run and "Import" (a random name only the uploader's session knows).
+# an uploaded file waits between the dry run and "Import" (under a random name kept on the uploader's run).
 RCF_IMPORT_MAX_BYTES = env.int("RCF_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 RCF_IMPORT_MAX_ROWS = env.int("RCF_IMPORT_MAX_ROWS", default=50_000)
 RCF_IMPORT_DIR = env.str("RCF_IMPORT_DIR", default=str(VAR_DIR / "imports"))
+# The pages run an import in the background (rcf.import_jobs): a file of at most RCF_IMPORT_INLINE_ROWS rows
+# runs at once in the request instead; a run may take RCF_IMPORT_TIME_LIMIT_SECONDS (its Celery time limit);
+# a run without a sign of life for RCF_IMPORT_STALE_SECONDS (its worker died) is shown as failed. The web
+# and the worker must share RCF_IMPORT_DIR (progress is written there too).
+RCF_IMPORT_INLINE_ROWS = env.int("RCF_IMPORT_INLINE_ROWS", default=200)
+RCF_IMPORT_TIME_LIMIT_SECONDS = env.int("RCF_IMPORT_TIME_LIMIT_SECONDS", default=7200)
+RCF_IMPORT_STALE_SECONDS = env.int("RCF_IMPORT_STALE_SECONDS", default=120)
 # --- Implementation tracking (issue 11) ---
 # The handling marking printed on every page, PDF, export sheet and e-mail
 # (rcf.marking); empty: none.

@@ -1,6 +1,7 @@
 """Celery tasks of the framework app: thin wrappers around rcf services."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import outbox
 
@@ -21,3 +22,27 @@ def webhooks_deliver() -> dict:
     from . import webhooks
 
     return webhooks.webhooks_deliver_due()
+
+
+# Beat sends this once an hour: the delivery log's old messages go (RCF_WEBHOOK_KEEP_DAYS).
+@shared_task(name="rcf.tasks.webhooks_purge", ignore_result=True)
+def webhooks_purge() -> int:
+    """Remove old delivered and given-up messages from the webhook log (see rcf.webhooks)."""
+    from . import webhooks
+
+    return webhooks.webhooks_purge()
+
+
+# A spreadsheet import (rcf.import_jobs) may run far longer than the other tasks (a 50,000-row file takes
+# minutes): its own time limits, and acknowledged on receipt (acks_late off) so that Redis does not hand it to
+# a second worker after its visibility timeout. A worker that dies mid-run does not redo it: the page shows
+# the run as failed (stale heartbeat) with "Try again". The outbox starts it; nobody reads its result.
+@shared_task(name="rcf.tasks.import_run", ignore_result=True, acks_late=False, reject_on_worker_lost=False,
+             time_limit=settings.RCF_IMPORT_TIME_LIMIT_SECONDS,
+             soft_time_limit=max(settings.RCF_IMPORT_TIME_LIMIT_SECONDS - 60,
+                                 settings.RCF_IMPORT_TIME_LIMIT_SECONDS * 0.9))
+def import_run(run_id: int) -> str:
+    """Run the dry run or the import an import run waits for (see rcf.import_jobs)."""
+    from . import import_jobs
+
+    return import_jobs.import_run_execute(run_id)

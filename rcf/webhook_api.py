@@ -20,8 +20,9 @@ from .api import (
     ModelPermissionsMixin,
     PreconditionRequired,
     error_responses,
-    etag,
     if_match_versions,
+    record_etag,
+    refuse_if_none_match,
 )
 from .models import WebhookDelivery, WebhookEndpoint
 from .serializers import ApiModelSerializer, ErrorSerializer, UTCDateTimeField
@@ -124,6 +125,7 @@ class WebhookEndpointViewSet(ConsistentReadsMixin, ModelPermissionsMixin, mixins
         for PATCH and DELETE, so a change never overwrites one it has not seen."""
         from .services import VersionConflict
 
+        refuse_if_none_match(request, endpoint.version)
         header = (request.headers.get("If-Match") or "").strip()
         if not header or header == "*":
             if required:
@@ -135,11 +137,13 @@ class WebhookEndpointViewSet(ConsistentReadsMixin, ModelPermissionsMixin, mixins
 
     def precondition_failed(self, current) -> Response:
         return Response({"detail": _("The endpoint has changed since you read it: read it again.")},
-                        status=status.HTTP_412_PRECONDITION_FAILED, headers={"ETag": etag(current.version)})
+                        status=status.HTTP_412_PRECONDITION_FAILED,
+                        headers={"ETag": record_etag(self.get_serializer(current).data, current.version)})
 
     def retrieve(self, request, *args, **kwargs):
         endpoint = self.get_object()
-        return Response(self.get_serializer(endpoint).data, headers={"ETag": etag(endpoint.version)})
+        data = self.get_serializer(endpoint).data
+        return Response(data, headers={"ETag": record_etag(data, endpoint.version)})
 
     def destroy(self, request, *args, **kwargs):
         endpoint = self.get_object()
@@ -163,7 +167,8 @@ class WebhookEndpointViewSet(ConsistentReadsMixin, ModelPermissionsMixin, mixins
             raise serializers.ValidationError({"non_field_errors": [_("Give at least one field.")]})
         endpoint = webhooks.webhook_endpoint_update(endpoint=endpoint, by=request.user, expected_version=expected,
                                                     **serializer.validated_data)
-        return Response(WebhookEndpointSerializer(endpoint).data, headers={"ETag": etag(endpoint.version)})
+        data = WebhookEndpointSerializer(endpoint).data
+        return Response(data, headers={"ETag": record_etag(data, endpoint.version)})
 
     @extend_schema(request=None, parameters=[_ID, IF_MATCH_OPTIONAL, ETAG_HEADER],
                    responses={200: WebhookEndpointWithSecretSerializer, **_WRITE, **error_responses(404),
@@ -179,7 +184,7 @@ class WebhookEndpointViewSet(ConsistentReadsMixin, ModelPermissionsMixin, mixins
         endpoint.refresh_from_db()
         data = WebhookEndpointWithSecretSerializer(endpoint).data
         data["secret"] = secret
-        return Response(data, headers={"ETag": etag(endpoint.version)})
+        return Response(data, headers={"ETag": record_etag(data, endpoint.version)})
 
     @extend_schema(parameters=[_ID], responses={200: PaginatedDeliveries, **_READ, **error_responses(404)},
                    description=_("The endpoint's delivery log, newest first."))

@@ -45,6 +45,7 @@ import logging
 import secrets as secrets_module
 import socket
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
+from django.utils.encoding import iri_to_uri
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -77,8 +79,13 @@ EVENTS = (
     "concurrence.proposed",
     "concurrence.resolved",
     "presentation.recorded",
+    "presentation.updated",
+    "presentation.deleted",
+    "presentation.restored",
     "action.created",
     "action.updated",
+    "action.deleted",
+    "action.restored",
     "action.overdue",
     "engagement.created",
     "engagement.updated",
@@ -90,6 +97,8 @@ EVENTS = (
 
 # The outbox topic that wakes delivery (rcf.outbox).
 WEBHOOK_TOPIC = "rcf.webhooks.deliver"
+# The outbox topic of the e-mail telling an administrator their endpoint was disabled.
+DISABLED_TOPIC = "rcf.webhooks.disabled"
 
 USER_AGENT = "RCF-Tracker-Webhooks/1"
 _RESPONSE_EXCERPT = 500
@@ -194,13 +203,34 @@ def new_webhook_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+# Keys of a representation that every save moves, whether anything changed or not.
+_VOLATILE_KEYS = frozenset({"version", "updated_at", "updated_by"})
+
+
+def webhook_before(event: str, instance) -> dict | None:
+    """The record as payloads show it before a change (call it before the
+    change, pass it to ``webhook_emit(before=...)``, which then sends nothing
+    when the change changed nothing); None when no endpoint receives
+    ``event`` (nothing to compare, no work)."""
+    if not webhook_subscribed(event):
+        return None
+    return webhook_representation(instance)
+
+
+def _same(before: dict, after: dict) -> bool:
+    return ({k: v for k, v in before.items() if k not in _VOLATILE_KEYS}
+            == {k: v for k, v in after.items() if k not in _VOLATILE_KEYS})
+
+
 def webhook_emit(*, event: str, instance, extra: dict | None = None, dedupe_key: str = "",
-                 occurred_at: datetime.datetime | None = None) -> int:
+                 occurred_at: datetime.datetime | None = None, before: dict | None = None) -> int:
     """Queue ``event`` about ``instance`` for every active endpoint subscribed
     to it. Call it inside the change's ``transaction.atomic()``, after the
     change is saved. ``extra`` adds keys to the payload beside ``data`` (a
     transition's from and to). With ``dedupe_key``, an endpoint gets the event
     about one record and key once only (``action.overdue`` of one due date).
+    With ``before`` (``webhook_before``), nothing is sent when the record
+    reads as it did (an update that changed nothing).
     Returns the number of deliveries queued."""
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
@@ -214,6 +244,9 @@ def webhook_emit(*, event: str, instance, extra: dict | None = None, dedupe_key:
     if not endpoints:
         return 0
     resource = _resource_of(instance)
+    data = webhook_representation(instance)
+    if before is not None and _same(before, data):
+        return 0
     occurred_at = occurred_at or timezone.now()
     envelope = {
         "event": event,
@@ -221,7 +254,7 @@ def webhook_emit(*, event: str, instance, extra: dict | None = None, dedupe_key:
         "resource": resource.name,
         "url": _record_url(resource, instance.pk),
         **(extra or {}),
-        "data": webhook_representation(instance),
+        "data": data,
     }
     rows = []
     for endpoint_id in endpoints:
@@ -265,8 +298,17 @@ def _allowed_entries() -> tuple[set[str], list]:
 
 def _address_kind(address) -> str | None:
     """Why ``address`` is not a public one (a label), or None when it is."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        else:
+            # 6to4 (2002::/16) and Teredo (2001::/32) carry an IPv4 address that relays route to: that one
+            # must be public too.
+            embedded = [address.sixtofour] if address.sixtofour is not None else list(address.teredo or ())
+            for inner in embedded:
+                kind = _address_kind(inner)
+                if kind is not None:
+                    return kind
     checks = (
         ("is_loopback", _("a loopback address")),
         ("is_link_local", _("a link-local address")),
@@ -318,11 +360,22 @@ def _split_url(url: str):
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestination(_("Give an absolute http:// or https:// URL."))
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeDestination(_("Leave the user name and password out of the URL: receivers check the "
+                                  "signature instead."))
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
+        port = parts.port
     except ValueError as exc:
         raise UnsafeDestination(_("The URL's port is not a number from 1 to 65535.")) from exc
-    return parts, scheme, parts.hostname, port
+    if port == 0:
+        raise UnsafeDestination(_("The URL's port is not a number from 1 to 65535."))
+    return parts, scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its query (which may hold a token), for logs and e-mails."""
+    parts = urlsplit(url)
+    return parts._replace(query="…" if parts.query else "", fragment="").geturl()
 
 
 def _destination(url: str) -> tuple[object, str, str, int, list[str]]:
@@ -451,10 +504,14 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, by=None, expected_vers
     if unknown:
         raise ValidationError({name: [_("This field cannot be set.")] for name in sorted(unknown)})
     endpoint = _lock(endpoint, expected_version)
-    errors = webhook_endpoint_check(url=data.get("url") if data.get("url") != endpoint.url else None,
-                                    events=data.get("events"))
+    new_url = "url" in data and data["url"] != endpoint.url
+    errors = webhook_endpoint_check(url=data["url"] if new_url else None, events=data.get("events"))
     if errors:
         raise ValidationError(errors)
+    if new_url:
+        # A new URL: messages waiting for the old one get a whole retry period again.
+        _queue(endpoint.pk).update(first_attempt_at=None)
+        endpoint.failing_since = None
     reactivated = data.get("is_active") is True and not endpoint.is_active
     for name, value in data.items():
         setattr(endpoint, name, _ordered_events(value) if name == "events" else value)
@@ -468,6 +525,10 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, by=None, expected_vers
     endpoint.version += 1
     endpoint.save()
     if reactivated:
+        # The message it gave up on (what got the endpoint disabled) goes out again first, with a new retry
+        # period, then the others kept waiting, oldest first.
+        WebhookDelivery.objects.filter(endpoint=endpoint, status=Status.GAVE_UP).update(
+            status=Status.PENDING, first_attempt_at=None, next_attempt_at=timezone.now())
         webhook_wake()
     return endpoint
 
@@ -486,6 +547,11 @@ def webhook_secret_rotate(*, endpoint: WebhookEndpoint, now: datetime.datetime |
     switch to the new one without rejecting a message meanwhile."""
     now = now or timezone.now()
     endpoint = _lock(endpoint, expected_version)
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
+        raise ValidationError(
+            _("The secret was rotated recently and the previous one still signs until %(until)s: rotate again "
+              "after that (rotating now would stop the original secret at once, before receivers switch).")
+            % {"until": _utc(endpoint.previous_secret_expires_at)})
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + datetime.timedelta(hours=settings.RCF_WEBHOOK_ROTATION_OVERLAP_HOURS)
     endpoint.secret = new_secret()
@@ -560,36 +626,81 @@ def _claim_endpoint(*, now: datetime.datetime, skip: set[int]) -> WebhookEndpoin
 def _post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
     """POST ``body`` to ``url``, connecting to an address that passed the
     safety checks (never resolving the name a second time). Returns the status
-    and the start of the answer. Redirects are not followed."""
+    and the start of the answer. Redirects are not followed.
+
+    ``timeout`` bounds the whole attempt (connecting, TLS, sending, the answer),
+    not each read: a receiver dribbling its answer a byte at a time is cut off
+    when the time is up (a watchdog shuts the socket down), so an attempt never
+    outlives the endpoint's claim."""
     parts, scheme, host, port, addresses = _destination(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    last_error: OSError | None = None
+    # A path or query that is not ASCII (an IRI) is sent percent-encoded, as a browser would.
+    path = iri_to_uri((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
     for address in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        opened: list[socket.socket] = []
+        timed_out = threading.Event()
+
+        def pinned(target, connect_timeout=None, source_address=None, _address=address, _opened=opened):
+            sock = socket.create_connection((_address, target[1]), max(deadline - time.monotonic(), 0.001),
+                                            source_address)
+            _opened.append(sock)
+            return sock
+
+        def cut_off(_opened=opened, _timed_out=timed_out):
+            _timed_out.set()
+            for sock in _opened:
+                try:
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)  # wakes a blocked read in the other thread
+                except OSError:
+                    pass
+
         if scheme == "https":
-            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
+            conn = http.client.HTTPSConnection(host, port, timeout=remaining, context=ssl.create_default_context())
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=timeout)
-
-        def pinned(target, connect_timeout=None, source_address=None, _address=address):
-            return socket.create_connection((_address, target[1]), connect_timeout, source_address)
-
+            conn = http.client.HTTPConnection(host, port, timeout=remaining)
         conn._create_connection = pinned  # the TLS check and the Host header still use the URL's host name
+        watchdog = threading.Timer(remaining, cut_off)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             excerpt = response.read(_RESPONSE_EXCERPT).decode("utf-8", "replace")
+            if timed_out.is_set():
+                raise TimeoutError(f"no complete answer within {timeout:g} s")
             return response.status, excerpt
-        except (TimeoutError, ConnectionRefusedError) as exc:
-            if isinstance(exc, TimeoutError) and conn.sock is not None:
-                raise  # connected, then no answer in time: not a reason to try the next address
-            last_error = exc
+        except (OSError, http.client.HTTPException) as exc:
+            if timed_out.is_set():
+                raise TimeoutError(f"no complete answer within {timeout:g} s") from exc
+            if opened:
+                raise  # connected, then the exchange failed: not a reason to try the next address
+            last_error = exc  # not connected (refused, unreachable, timed out): the next address
         finally:
+            watchdog.cancel()
             conn.close()
-    raise last_error or OSError("no address to connect to")
+    if last_error is not None:
+        raise last_error
+    raise TimeoutError(f"no address answered within {timeout:g} s") if addresses else OSError("no address")
 
 
+class ClaimLost(Exception):
+    """The endpoint's claim ran out and another worker may hold it now: write nothing more."""
+
+
+@transaction.atomic
 def _record_attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datetime.datetime,
                     code: int | None, error: str, duration_ms: int) -> bool:
+    """Write the attempt's outcome, only while this worker still holds the
+    endpoint's claim (``endpoint.locked_until`` as it claimed or renewed it);
+    ``ClaimLost`` otherwise, so a worker whose claim lapsed never overwrites
+    what the next holder wrote."""
+    held = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk, locked_until=endpoint.locked_until)
+    if endpoint.locked_until is None or not held.exists():
+        raise ClaimLost(endpoint.pk)
     delivered = code is not None and 200 <= code < 300
     first = delivery.first_attempt_at or now
     values = {"attempts": delivery.attempts + 1, "first_attempt_at": first, "last_attempt_at": now,
@@ -612,19 +723,19 @@ def _record_attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now
 
 
 def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datetime.datetime) -> bool:
-    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":"))
-    timestamp = int(now.timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "webhook-id": delivery.webhook_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secrets=signing_secrets(endpoint, now=now), webhook_id=delivery.webhook_id,
-                                  timestamp=timestamp, body=body),
-    }
     started = time.monotonic()
     code, error = None, ""
     try:
+        body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":"))
+        timestamp = int(now.timestamp())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "webhook-id": delivery.webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secrets=signing_secrets(endpoint, now=now), webhook_id=delivery.webhook_id,
+                                      timestamp=timestamp, body=body),
+        }
         code, excerpt = _post(endpoint.url, body=body.encode(), headers=headers,
                               timeout=settings.RCF_WEBHOOK_TIMEOUT_SECONDS)
         if 300 <= code < 400:
@@ -635,47 +746,84 @@ def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint, *, now: datet
         error = str(exc)
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, TLS, a broken answer
         error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # anything else (a URL http.client refuses…): a failed attempt, never a crash
+        logger.exception("Webhook %s to endpoint %s: unexpected error", delivery.webhook_id, endpoint.pk)
+        error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
     if error:
-        logger.warning("Webhook %s to %s (attempt %d) failed: %s", delivery.webhook_id, endpoint.url,
+        logger.warning("Webhook %s to %s (attempt %d) failed: %s", delivery.webhook_id, redacted_url(endpoint.url),
                        delivery.attempts + 1, error)
     return _record_attempt(delivery, endpoint, now=now, code=code, error=error, duration_ms=duration_ms)
 
 
+def _disabled_reason(*, now: datetime.datetime, since: datetime.datetime, error: str) -> str:
+    """Why an endpoint was disabled, in the active language."""
+    return _("Disabled on %(now)s: deliveries failed for %(hours)s hours (since %(since)s). Last error: "
+             "%(error)s") % {"now": _utc(now), "hours": f"{settings.RCF_WEBHOOK_RETRY_HOURS:g}",
+                            "since": _utc(since), "error": error}
+
+
 def _disable(endpoint: WebhookEndpoint, *, now: datetime.datetime, error: str, since: datetime.datetime) -> None:
-    hours = settings.RCF_WEBHOOK_RETRY_HOURS
-    reason = _("Disabled on %(now)s: deliveries failed for %(hours)s hours (since %(since)s). Last error: "
-               "%(error)s") % {"now": _utc(now), "hours": f"{hours:g}", "since": _utc(since), "error": error}
+    with translation.override(settings.LANGUAGE_CODE):  # kept in the site's language, as other records are
+        reason = _disabled_reason(now=now, since=since, error=error)
     disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
         is_active=False, disabled_reason=reason, disabled_at=now, version=F("version") + 1)
     if disabled:
-        logger.error("Webhook endpoint %s (%s) disabled: %s", endpoint.pk, endpoint.url, reason)
-        _tell_administrator(endpoint, reason=reason)
+        logger.error("Webhook endpoint %s (%s) disabled: %s", endpoint.pk, redacted_url(endpoint.url), reason)
+        # The e-mail goes through the outbox, in this transaction: retried until the mail server takes it.
+        outbox_enqueue(topic=DISABLED_TOPIC, payload={"endpoint": endpoint.pk, "now": now.isoformat(),
+                                                      "since": since.isoformat(), "error": error})
 
 
-def _tell_administrator(endpoint: WebhookEndpoint, *, reason: str) -> None:
-    import smtplib
+def _recipient(endpoint: WebhookEndpoint) -> tuple[str, str]:
+    """Who is told that ``endpoint`` was disabled, and in which language (their POC's, else the site's)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ObjectDoesNotExist
 
+    creator = endpoint.created_by if endpoint.created_by_id else None
+    address = endpoint.admin_email or (creator.email if creator is not None else "")
+    user = creator if creator is not None and (not endpoint.admin_email
+                                              or creator.email.lower() == endpoint.admin_email.lower()) else None
+    if user is None and address:
+        user = get_user_model().objects.filter(email__iexact=address).order_by("id").first()
+    language = settings.LANGUAGE_CODE
+    try:
+        poc = user.point_of_contact if user is not None else None
+    except (ObjectDoesNotExist, AttributeError):
+        poc = None
+    if poc is not None and getattr(poc, "preferred_language", ""):
+        language = poc.preferred_language
+    return address, language
+
+
+def _tell_administrator(payload: dict) -> None:
+    """The outbox handler of DISABLED_TOPIC: e-mail the endpoint's administrator (or the site's ADMINS)
+    that it was disabled. A mail server that refuses raises: the outbox tries again later."""
     from django.core.mail import mail_admins, send_mail
     from django.urls import reverse
 
-    recipient = endpoint.admin_email or (endpoint.created_by.email if endpoint.created_by_id else "")
+    from .marking import marked_email_body
+
+    endpoint = WebhookEndpoint.objects.filter(pk=payload["endpoint"]).select_related("created_by").first()
+    if endpoint is None:
+        return  # deleted since: nobody to tell about it
+    recipient, language = _recipient(endpoint)
     link = settings.SITE_URL.rstrip("/") + reverse("admin:rcf_webhookendpoint_change", args=[endpoint.pk])
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = _("[RCF Tracker] Webhook endpoint disabled: %(url)s") % {"url": endpoint.url}
-        body = "\n".join([
-            _("The webhook endpoint %(url)s has been disabled.") % {"url": endpoint.url}, "", reason, "",
+    url = redacted_url(endpoint.url)
+    with translation.override(language):
+        reason = _disabled_reason(now=datetime.datetime.fromisoformat(payload["now"]),
+                                  since=datetime.datetime.fromisoformat(payload["since"]), error=payload["error"])
+        subject = _("[RCF Tracker] Webhook endpoint disabled: %(url)s") % {"url": url}
+        body = marked_email_body("\n".join([
+            _("The webhook endpoint %(url)s has been disabled.") % {"url": url}, "", reason, "",
             _("Its undelivered messages are kept; events that happen while it is disabled are not queued for it. "
               "Once the receiver works again, turn the endpoint back on: the kept messages are then sent, oldest "
               "first."), link,
-        ])
-    try:
-        if recipient:
-            send_mail(subject, body, None, [recipient])
-        else:
-            mail_admins(subject, body)
-    except (smtplib.SMTPException, OSError) as exc:
-        logger.error("The e-mail about disabled webhook endpoint %s was not sent: %s", endpoint.pk, exc)
+        ]))
+    if recipient:
+        send_mail(subject, body, None, [recipient])
+    else:
+        mail_admins(subject, body)
 
 
 def _send_queue(endpoint: WebhookEndpoint, *, now: datetime.datetime | None, until: float, counts: dict) -> None:
@@ -690,6 +838,12 @@ def _send_queue(endpoint: WebhookEndpoint, *, now: datetime.datetime | None, unt
         else:
             counts["failed"] += 1
             return
+        # Renew the claim before the next attempt (stop if it lapsed: another worker has the queue now).
+        renewed = (now or timezone.now()) + _lease()
+        if not WebhookEndpoint.objects.filter(pk=endpoint.pk, locked_until=endpoint.locked_until).update(
+                locked_until=renewed):
+            return
+        endpoint.locked_until = renewed
         endpoint.refresh_from_db(fields=["is_active", "secret", "previous_secret", "previous_secret_expires_at",
                                          "url"])
         if not endpoint.is_active:
@@ -698,9 +852,9 @@ def _send_queue(endpoint: WebhookEndpoint, *, now: datetime.datetime | None, unt
 
 def webhooks_deliver_due(*, now: datetime.datetime | None = None, time_budget: float | None = None) -> dict:
     """Send what is due, endpoint by endpoint, each endpoint's oldest first,
-    for at most ``time_budget`` seconds (default: the outbox drain's); then
-    purge delivered messages older than ``RCF_WEBHOOK_KEEP_DAYS``. ``now``
-    (tests) fixes the clock for the run."""
+    for at most ``time_budget`` seconds (default: the outbox drain's). An
+    endpoint whose sending fails in any unforeseen way is logged and skipped:
+    it never stops the others. ``now`` (tests) fixes the clock for the run."""
     budget = settings.RCF_OUTBOX_DRAIN_BUDGET_SECONDS if time_budget is None else time_budget
     until = time.monotonic() + budget
     counts = {"delivered": 0, "failed": 0, "endpoints": 0}
@@ -714,24 +868,38 @@ def webhooks_deliver_due(*, now: datetime.datetime | None = None, time_budget: f
         counts["endpoints"] += 1
         try:
             _send_queue(endpoint, now=now, until=until, counts=counts)
+        except ClaimLost:
+            logger.warning("Webhook endpoint %s: the claim ran out during an attempt; its outcome is not "
+                           "recorded (the next holder sends the message again)", endpoint.pk)
+        except Exception:  # one endpoint's trouble never stops the others
+            logger.exception("Webhook endpoint %s: sending its queue failed", endpoint.pk)
+            counts["failed"] += 1
         finally:
             WebhookEndpoint.objects.filter(pk=endpoint.pk, locked_until=endpoint.locked_until).update(
                 locked_until=None)
-    keep = datetime.timedelta(days=settings.RCF_WEBHOOK_KEEP_DAYS)
-    # "Once" markers (action.overdue) stay, or an action overdue for long would be announced again.
-    WebhookDelivery.objects.filter(status=Status.DELIVERED, delivered_at__lt=(now or timezone.now()) - keep,
-                                   dedupe_key="").delete()
     return counts
 
 
-# The outbox drain runs its messages one after another: webhooks hold it up for this long at most, and
-# beat's own run (rcf.tasks.webhooks_deliver) sends whatever is left.
-_WAKE_BUDGET_SECONDS = 20
+def webhooks_purge(*, now: datetime.datetime | None = None) -> int:
+    """Remove from the log the messages delivered, or given up on, more than
+    ``RCF_WEBHOOK_KEEP_DAYS`` ago (beat runs it, not every delivery run).
+    A message given up on by an endpoint that is still disabled stays: it is
+    sent when the endpoint is turned back on. Returns the number removed."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.RCF_WEBHOOK_KEEP_DAYS)
+    # "Once" markers (action.overdue) stay, or an action overdue for long would be announced again.
+    delivered = WebhookDelivery.objects.filter(status=Status.DELIVERED, delivered_at__lt=cutoff, dedupe_key="")
+    gave_up = WebhookDelivery.objects.filter(status=Status.GAVE_UP, last_attempt_at__lt=cutoff, dedupe_key="",
+                                             endpoint__is_active=True)
+    return delivered.delete()[0] + gave_up.delete()[0]
 
 
 def _handle_wake(payload: dict) -> None:
-    """The outbox handler of WEBHOOK_TOPIC (run by rcf.tasks.outbox_drain)."""
-    webhooks_deliver_due(time_budget=min(_WAKE_BUDGET_SECONDS, settings.RCF_OUTBOX_DRAIN_BUDGET_SECONDS))
+    """The outbox handler of WEBHOOK_TOPIC (run by rcf.tasks.outbox_drain): hand the sending to the worker
+    pool, so the drain's other messages never wait on a receiver."""
+    from .tasks import webhooks_deliver
+
+    webhooks_deliver.delay()
 
 
 outbox_register(topic=WEBHOOK_TOPIC, handler=_handle_wake)
+outbox_register(topic=DISABLED_TOPIC, handler=_tell_administrator)

@@ -42,6 +42,9 @@ class SCMPresentationAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         services.presentation_update(presentation=obj, by=request.user, note=obj.note)
 
+    def delete_model(self, request, obj):
+        services.presentation_delete(presentation=obj, by=request.user)
+
     def restore_instance(self, request, obj):
         services.presentation_restore(presentation=obj, by=request.user)
 

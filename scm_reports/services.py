@@ -766,18 +766,28 @@ def presentation_update(*, presentation, by=None, expected_version=None, **data)
     if fixed:
         raise ValidationError({name: [_("Cannot be changed once recorded: an administrator deletes the "
                                         "presentation and it is recorded again.")] for name in fixed})
+    from rcf.webhooks import webhook_emit
+
     fields, _m2m = split_fields(data, editable=PRESENTATION_EDITABLE)
-    return tracked_update(instance=presentation, by=by, expected_version=expected_version, fields=fields)
+    with transaction.atomic():
+        presentation = tracked_update(instance=presentation, by=by, expected_version=expected_version,
+                                      fields=fields)
+        webhook_emit(event="presentation.updated", instance=presentation)
+    return presentation
 
 
 def presentation_delete(*, presentation, by=None, expected_version=None):
     """Soft delete (administrators): sync clients get a tombstone. The
     project's status is left as it is; take any step back by hand."""
     from rcf.services import soft_delete
+    from rcf.webhooks import webhook_emit
 
     if by is not None and not by.has_perm("scm_reports.delete_scmpresentation"):
         raise PermissionDenied(_("Only administrators can delete a recorded presentation."))
-    return soft_delete(instance=presentation, by=by, expected_version=expected_version)
+    with transaction.atomic():
+        soft_delete(instance=presentation, by=by, expected_version=expected_version)
+        webhook_emit(event="presentation.deleted", instance=presentation)
+    return presentation
 
 
 def presentation_restore(*, presentation, by=None):
@@ -791,7 +801,12 @@ def presentation_restore(*, presentation, by=None):
                                       scm_cycle_id=presentation.scm_cycle_id).exists():
         raise ValidationError(_("This project's presentation at this SCM has been recorded again since; "
                                 "delete that record first."))
-    return restore(instance=presentation, by=by)
+    from rcf.webhooks import webhook_emit
+
+    with transaction.atomic():
+        restore(instance=presentation, by=by)
+        webhook_emit(event="presentation.restored", instance=presentation)
+    return presentation
 
 
 # --- The weekly digest to lead POCs (issue 11) -------------------------------------------

@@ -119,9 +119,10 @@ def test_exports_with_keys(client, viewer):
     PointOfContactFactory(full_name="Jordan Lee", email="jordan@example.org")
     client.force_login(viewer)
     text = client.get("/contacts/export.csv?headers=keys").content.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("id,full_name,full_name_ko,title,organization,organization_side,side,email")
+    assert text.splitlines()[0].startswith(
+        '"id","full_name","full_name_ko","title","organization","organization_side","side","email"')
     text = client.get("/contacts/organizations/export.csv").content.decode("utf-8-sig")
-    assert text.splitlines()[0] == "ID,Name,Korean name,Side,Country,Website,Notes,Version"
+    assert text.splitlines()[0] == '"ID","Name","Korean name","Side","Country","Website","Notes","Version"'
 
 
 def test_the_page_permission_and_flow(client, viewer, editor):
@@ -130,10 +131,12 @@ def test_the_page_permission_and_flow(client, viewer, editor):
     client.force_login(editor)
     upload = io.BytesIO(_csv([["Name", "Side"], ["Coast Guard", "us"]]))
     upload.name = "orgs.csv"
-    checked = client.post("/contacts/import/", {"file": upload})
+    checked = client.post("/contacts/import/", {"file": upload}, follow=True)
     assert checked.status_code == 200 and "Import 1 row" in checked.content.decode()
     assert not Organization.all_objects.exists()
-    assert client.post("/contacts/import/", {"token": checked.context["token"]}).status_code == 302
+    run = checked.context["run"]
+    assert run.kind == "contacts" and run.created_by == editor
+    assert client.post("/contacts/import/", {"apply": run.pk}).status_code == 302
     assert Organization.objects.get().name == "Coast Guard"
 
 

@@ -61,6 +61,8 @@ def test_every_event_of_a_session_arrives_signed_once_and_in_order(
     action = project_services.action_create(by=lead, title="Send the plan", owner=us_lead_poc, due_on=due,
                                             project=project)
     action = project_services.action_update(action=action, by=lead, description="To MOFA and MND.")
+    action = project_services.action_delete(action=action, by=administrator)
+    action = project_services.action_restore(action=action, by=administrator)
     engagement = project_services.engagement_create(by=lead, date=timezone.localdate(), kind="meeting",
                                                     summary="Working-level meeting", projects=[project])
     engagement = project_services.engagement_update(engagement=engagement, by=lead, location="Manila")
@@ -80,6 +82,9 @@ def test_every_event_of_a_session_arrives_signed_once_and_in_order(
     presentation = scm_services.presentation_record(
         project=CooperativeProject.objects.get(pk=project.pk), scm_cycle=SCMCycle.objects.get(number=57),
         outcome="endorsed", by=lead)
+    presentation = scm_services.presentation_update(presentation=presentation, by=lead, note="Endorsed as is.")
+    presentation = scm_services.presentation_delete(presentation=presentation, by=administrator)
+    presentation = scm_services.presentation_restore(presentation=presentation, by=administrator)
     project_services.actions_overdue_announce(today=due + datetime.timedelta(days=1))
     project_services.actions_overdue_announce(today=due + datetime.timedelta(days=2))  # announced once only
 
@@ -104,11 +109,13 @@ def test_every_event_of_a_session_arrives_signed_once_and_in_order(
         "project.restored", "project.transitioned", "project.transitioned"]
     for proposal in proposals:
         assert events[("concurrence", proposal.pk)] == ["concurrence.proposed", "concurrence.resolved"]
-    assert events[("action", action.pk)] == ["action.created", "action.updated", "action.overdue"]
+    assert events[("action", action.pk)] == ["action.created", "action.updated", "action.deleted",
+                                             "action.restored", "action.overdue"]
     assert events[("engagement", engagement.pk)] == [
         "engagement.created", "engagement.updated", "engagement.deleted", "engagement.restored"]
     assert events[("readiness_flag", missed_2025.pk)] == ["readiness_flag.raised", "readiness_flag.resolved"]
-    assert events[("presentation", presentation.pk)] == ["presentation.recorded"]
+    assert events[("presentation", presentation.pk)] == [
+        "presentation.recorded", "presentation.updated", "presentation.deleted", "presentation.restored"]
     every_event = {request["payload"]["event"] for request in accepted}
     assert every_event == set(webhooks.EVENTS)
 
@@ -123,6 +130,10 @@ def test_every_event_of_a_session_arrives_signed_once_and_in_order(
     deleted = next(p for p in payloads if p["event"] == "project.deleted")
     assert deleted["data"]["deleted"] is True and deleted["data"]["id"] == project.pk
     assert deleted["data"]["external_id"] is None
+    assert next(p for p in payloads if p["event"] == "action.deleted")["data"]["deleted"] is True
+    gone = next(p for p in payloads if p["event"] == "presentation.deleted")
+    assert gone["data"]["deleted"] is True and gone["data"]["id"] == presentation.pk
+    assert next(p for p in payloads if p["event"] == "presentation.updated")["data"]["note"] == "Endorsed as is."
     step = [p for p in payloads if p["event"] == "project.transitioned"][0]
     assert step["transition"] == {"from": "concept", "to": "under_review"}
     assert step["data"]["status"] == "under_review"
@@ -169,6 +180,7 @@ def test_retries_back_off_then_the_endpoint_is_disabled_and_its_administrator_to
     assert head.status == "gave_up" and head.attempts == len(attempts) and head.response_code == 503
     second = WebhookDelivery.objects.exclude(pk=head.pk).get()
     assert second.status == "pending" and second.attempts == 0  # kept for when the endpoint is back
+    outbox.outbox_drain()  # the e-mail goes out through the outbox
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["hooks-admin@example.org"]
     assert endpoint.url in mail.outbox[0].subject
@@ -180,12 +192,12 @@ def test_retries_back_off_then_the_endpoint_is_disabled_and_its_administrator_to
     clock.shift(datetime.timedelta(hours=3))
     deliver_all(clock)
     assert len(receiver.requests) == count
-    # Back on (the receiver fixed): what waited goes out, oldest first.
+    # Back on (the receiver fixed): what waited goes out, oldest first — the message it gave up on first.
     receiver.script = []
     webhooks.webhook_endpoint_update(endpoint=endpoint, is_active=True)
     outbox.outbox_drain()
     deliver_all(clock)
-    assert [r["payload"]["data"]["title"] for r in receiver.requests[count:]] == ["Second"]
+    assert [r["payload"]["data"]["title"] for r in receiver.requests[count:]] == ["First", "Second"]
     assert WebhookEndpoint.objects.get(pk=endpoint.pk).disabled_reason == ""
 
 

@@ -36,6 +36,12 @@ def problems(url):
     ("https://100.64.0.1/rcf", "100.64.0.1, "),
     ("https://no-such-host.invalid/rcf", "does not resolve"),
     ("ftp://hooks.example.org/rcf", "http:// or https://"),
+    # 6to4 addresses carry an IPv4 address that relays route to.
+    ("https://[2002:7f00:1::]/rcf", "a loopback address"),
+    ("https://[2002:a14:1e28::1]/rcf", "a private address"),
+    ("https://[2002:a9fe:a9fe::]/rcf", "a link-local address"),
+    ("https://hooks:s3cret@93.184.216.34/rcf", "user name and password"),
+    ("https://93.184.216.34:0/rcf", "port is not a number from 1 to 65535"),
 ])
 def test_unsafe_urls_are_refused_naming_why(url, expected):
     assert expected in problems(url)
