@@ -234,11 +234,12 @@ def current_database_url() -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, log_path: Path):
+def gunicorn(database_url: str, log_path: Path, **extra_env: str):
     """The project under gunicorn (as deployed), one worker, on a free
     loopback port; production-like error handling (DEBUG off)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "rcf.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "rcf.settings",
+           **extra_env}
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "rcf.wsgi:application", "--bind", f"127.0.0.1:{port}",

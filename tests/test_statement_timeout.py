@@ -105,11 +105,15 @@ def table_locked(table: str):
         locker.rollback()
 
 
+GUNICORN_APP_NAME = "rcf-statement-timeout-test"  # libpq's PGAPPNAME: only gunicorn's connections carry it
+
+
 def app_backends() -> set[int]:
-    """The server processes of the test database's other client connections (gunicorn's)."""
+    """The server processes of gunicorn's connections to the test database (other sessions of the suite
+    may be connected too)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+                       "AND application_name = %s", [GUNICORN_APP_NAME])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -123,7 +127,7 @@ def test_under_gunicorn_a_real_page_and_the_api_waiting_past_the_limit_answer_50
     client.force_login(lead)
     page = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
     monkeypatch.setenv("RCF_DB_STATEMENT_TIMEOUT_MS", str(LIMIT_MS))
-    with gunicorn(current_database_url(), tmp_path / "gunicorn.log") as port:
+    with gunicorn(current_database_url(), tmp_path / "gunicorn.log", PGAPPNAME=GUNICORN_APP_NAME) as port:
         status, _, body = fetch(port, "GET", "/projects/", headers=page)
         assert status == 200, body[:500]
         assert fetch(port, "GET", "/api/v1/projects/", headers=api)[0] == 200
