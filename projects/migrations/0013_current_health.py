@@ -1,0 +1,8 @@
+# Placeholder for issue 14 (filled in by the change that owns it).
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("projects", "0012_dashboard_counts")]
+
+    operations = []
