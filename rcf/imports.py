@@ -591,3 +591,20 @@ def user_by_name(username: str | None):
         return get_user_model().objects.get(username=username)
     except get_user_model().DoesNotExist:
         raise CommandError(_("No user named %(name)s.") % {"name": username}) from None
+
+
+class ImportCommand:
+    """The shape of ``manage.py import_projects`` / ``import_contacts``: FILE,
+    ``--dry-run`` and ``--by``; a subclass (also a ``BaseCommand``) says how to
+    make the importer for a file (``importer``)."""
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="An .xlsx or .csv file.")
+        parser.add_argument("--dry-run", action="store_true", help="Show what would change; write nothing.")
+        parser.add_argument("--by", metavar="USERNAME", help="Act as this login (its permissions apply).")
+
+    def importer(self, path: str, by) -> Importer:
+        raise NotImplementedError
+
+    def handle(self, *args, file, dry_run=False, by=None, **options):
+        run_command(self, self.importer(file, user_by_name(by)), path=file, dry_run=dry_run)

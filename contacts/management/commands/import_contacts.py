@@ -5,25 +5,19 @@ and errors; exits non-zero (and writes nothing) on any error."""
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.imports import importer_for
-from rcf.imports import ImportFileError, run_command, user_by_name
+from rcf.imports import ImportCommand, ImportFileError
 
 
-class Command(BaseCommand):
+class Command(ImportCommand, BaseCommand):
     help = ("Import points of contact or organisations from an XLSX or CSV file in the shape of their export; all "
             "rows in one transaction or none. Import the organisations first.")
 
-    def add_arguments(self, parser):
-        parser.add_argument("file", help="An .xlsx or .csv file.")
-        parser.add_argument("--dry-run", action="store_true", help="Show what would change; write nothing.")
-        parser.add_argument("--by", metavar="USERNAME", help="Act as this login (its permissions apply).")
-
-    def handle(self, *args, file, dry_run=False, by=None, **options):
-        user = user_by_name(by)
+    def importer(self, path, by):
+        # The file's header says whether it holds points of contact or organisations.
         try:
-            with open(file, "rb") as upload:
-                importer = importer_for(upload, file, by=user)
+            with open(path, "rb") as upload:
+                return importer_for(upload, path, by=by)
         except OSError as error:
-            raise CommandError(f"Cannot read {file}: {error.strerror}") from None
+            raise CommandError(f"Cannot read {path}: {error.strerror}") from None
         except ImportFileError as error:
             raise CommandError(str(error)) from None
-        run_command(self, importer, path=file, dry_run=dry_run)
