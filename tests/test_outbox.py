@@ -24,6 +24,7 @@ from rcf.selectors import framework_today
 from scm_reports.models import ReadinessFlag
 from scm_reports.services import readiness_flags_sync
 from scm_reports.tasks import READINESS_CHECK
+from tests.processes import current_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKFILL_2025 = datetime.date(2025, 9, 1)  # counts for the 2025 SCM (57th, deadline 2025-11-03)
@@ -227,16 +228,6 @@ def redis_down():
             app.conf.result_backend = old
 
 
-def _database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @contextlib.contextmanager
 def worker_with_beat(tmp_path):
     """A real `celery worker` with its embedded beat, on a queue of its own,
@@ -245,7 +236,7 @@ def worker_with_beat(tmp_path):
     queue = f"rcf-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": current_database_url(),
         "CELERY_QUEUE": queue,
         "RCF_OUTBOX_DRAIN_SECONDS": "1",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",

@@ -22,6 +22,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from rcf.models import ApiToken
+from tests.processes import current_database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1"
@@ -217,20 +218,6 @@ def test_a_chunked_body_the_server_cannot_measure_is_refused_with_411(staff_api)
 
 
 # --- Real HTTP: a gunicorn process of the project -------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def current_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @contextlib.contextmanager

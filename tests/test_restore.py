@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ import pytest
 import requests
 
 from tests.api.conftest import HttpClient, SyncClient
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = "restore-tests-secret-key-the-same-on-both-sites"  # cursors are signed with it
@@ -67,12 +67,6 @@ def require_pg_binaries(*names: str) -> dict[str, str]:
             pytest.fail(problem + " (RCF_REQUIRE_REAL_SERVICES=1: this test must run)")
         pytest.skip(problem)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:

@@ -21,7 +21,8 @@ from django.db import connection
 from contacts.models import Organization
 from projects.models import CooperativeProject
 from rcf import db_timeout
-from tests.test_request_robustness import ROOT, current_database_url, fetch, gunicorn
+from tests.processes import current_database_url
+from tests.test_request_robustness import ROOT, fetch, gunicorn
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",

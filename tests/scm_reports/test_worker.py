@@ -10,21 +10,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from scm_reports.models import ReadinessFlag, ReadinessNotice
 from scm_reports.tasks import flag_unready_years
 from tests.factories import PointOfContactFactory
+from tests.processes import current_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -32,7 +24,7 @@ def worker(tmp_path):
     queue = f"rcf-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": current_database_url(),
         "CELERY_QUEUE": queue,
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
