@@ -14,11 +14,12 @@ RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
 COPY . .
 RUN useradd --system --home /app rcf \
-    && mkdir -p var/media \
+    && mkdir -p var/media var/imports var/exports \
     && SECRET_KEY=build-only ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input \
     && python manage.py compile_translations \
     && chown -R rcf var locale
 USER rcf
 
 EXPOSE 8000
-CMD ["gunicorn", "rcf.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads, timeouts: deploy/gunicorn.conf.py (GUNICORN_WORKERS, GUNICORN_THREADS to override).
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py", "rcf.wsgi:application"]

@@ -4,12 +4,13 @@ see bench/common.py."""
 
 import argparse
 import importlib
+import os
 import sys
 import time
 
 from . import common
 
-BENCHMARKS = ["readiness", "dashboard", "api", "list"]
+BENCHMARKS = ["readiness", "dashboard", "api", "list", "load", "exports"]
 
 
 def main(argv: list[str]) -> int:
@@ -20,7 +21,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep the bench database as the last run filled it (no new fill)")
     parser.add_argument("--fill-only", action="store_true", help="fill, report the time, run nothing")
+    # The mixed load benchmark (bench/load.py): gunicorn with the production settings on loopback.
+    parser.add_argument("--load-seconds", type=float, help="load: seconds per concurrency level (default 30)")
+    parser.add_argument("--load-requests", type=int, help="load: most requests per level (default 20,000)")
+    parser.add_argument("--load-levels", help="load: concurrency levels, comma-separated (default 4,16,64)")
     args = parser.parse_args(argv)
+    for option, variable in (("load_seconds", "BENCH_LOAD_SECONDS"), ("load_requests", "BENCH_LOAD_REQUESTS"),
+                             ("load_levels", "BENCH_LOAD_LEVELS")):
+        if getattr(args, option) is not None:
+            os.environ[variable] = str(getattr(args, option))
     names = args.names or BENCHMARKS
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:

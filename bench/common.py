@@ -92,6 +92,9 @@ def fill(*, projects: int | None = None, years: int = N_YEARS, seed: int = 42) -
     # Summary rows a service (not a trigger) maintains are not written by COPY: rebuild them.
     if "rebuild_dashboard_counts" in get_commands():
         call_command("rebuild_dashboard_counts", verbosity=0)
+    from projects.services import current_health_rebuild
+
+    current_health_rebuild()  # each project's latest progress update health and date (issue 14)
     connection.close()
     with psycopg.connect(dsn(), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

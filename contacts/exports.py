@@ -13,7 +13,8 @@ def organization_column_defs() -> list[Column]:
         Column("id", lambda: _("ID"), lambda o, ctx: o.pk),
         Column("name", lambda: _("Name"), lambda o, ctx: o.name, "name"),
         Column("name_ko", lambda: _("Korean name"), lambda o, ctx: o.name_ko, "name_ko"),
-        Column("side", lambda: _("Side"), lambda o, ctx: str(o.get_side_display()), "side"),
+        Column("side", lambda: _("Side"),
+               lambda o, ctx: _label(ctx, "organization_side", o.side, o.get_side_display), "side"),
         Column("country", lambda: _("Country"), lambda o, ctx: o.country.iso2 if o.country_id else "", "country"),
         Column("website", lambda: _("Website"), lambda o, ctx: o.website, "website"),
         Column("notes", lambda: _("Notes"), lambda o, ctx: o.notes, "notes"),
@@ -29,8 +30,8 @@ def poc_column_defs() -> list[Column]:
         Column("title", lambda: _("Title"), lambda p, ctx: p.title, "title"),
         Column("organization", lambda: _("Organisation"), lambda p, ctx: p.organization.name, "organization"),
         Column("organization_side", lambda: _("Organisation side"),
-               lambda p, ctx: str(p.organization.get_side_display())),
-        Column("side", lambda: _("Side"), lambda p, ctx: str(p.get_side_display()), "side"),
+               lambda p, ctx: _label(ctx, "organization_side", p.organization.side, p.organization.get_side_display)),
+        Column("side", lambda: _("Side"), lambda p, ctx: _label(ctx, "poc_side", p.side, p.get_side_display), "side"),
         Column("email", lambda: _("E-mail"), lambda p, ctx: p.email, "email"),
         Column("phone", lambda: _("Phone"), lambda p, ctx: p.phone, "phone"),
         Column("is_lead", lambda: _("Lead POC"), lambda p, ctx: p.is_lead, "is_lead"),
@@ -43,22 +44,69 @@ def poc_column_defs() -> list[Column]:
     ]
 
 
-def rows(columns: list[Column], records) -> list[list]:
-    return [[column.get(record, {}) for column in columns] for record in records]
+def _label(ctx, what: str, value, make) -> str:
+    """A choice's display label looked up once per value for a whole export, not once per row."""
+    labels = ctx.setdefault("labels", {})
+    if (what, value) not in labels:
+        labels[(what, value)] = str(make())
+    return labels[(what, value)]
+
+
+def rows(columns: list[Column], records, *, chunk_size: int | None = None):
+    """The rows, the records read ``chunk_size`` at a time (``RCF_EXPORT_CHUNK_ROWS``; prefetches per batch)."""
+    from rcf.export_jobs import chunk_rows
+
+    ctx: dict = {}
+    source = records.iterator(chunk_size=chunk_size or chunk_rows()) if hasattr(records, "iterator") else records
+    for record in source:
+        yield [column.get(record, ctx) for column in columns]
+
+
+def _organizations():
+    from .models import Organization
+
+    return Organization.objects.select_related("country").order_by("side", "name", "id")
+
+
+def _pocs():
+    from .models import PointOfContact
+
+    return (PointOfContact.objects.select_related("organization").prefetch_related("priority_areas")
+            .order_by("side", "-is_lead", "full_name", "id"))
 
 
 def organization_export(*, keys: bool = False):
-    from .models import Organization
-
     columns = organization_column_defs()
-    records = Organization.objects.select_related("country").order_by("side", "name", "id")
-    return header(columns, keys=keys), rows(columns, records)
+    return header(columns, keys=keys), rows(columns, _organizations())
 
 
 def poc_export(*, keys: bool = False):
-    from .models import PointOfContact
-
     columns = poc_column_defs()
-    records = (PointOfContact.objects.select_related("organization").prefetch_related("priority_areas")
-               .order_by("side", "-is_lead", "full_name", "id"))
-    return header(columns, keys=keys), rows(columns, records)
+    return header(columns, keys=keys), rows(columns, _pocs())
+
+
+EXPORTS = {"organizations": (organization_export, _organizations, lambda: _("Organisations")),
+           "pocs": (poc_export, _pocs, lambda: _("Points of contact"))}
+
+
+def _make_export(run, out, progress) -> None:
+    """An export job's file (rcf.export_jobs): the points of contact or the organisations."""
+    from rcf.exports import csv_write, xlsx_write
+
+    export, records, sheet = EXPORTS[run.kind]
+    progress.total(records().count())
+    head, body = export(keys=run.params.get("headers") == "keys")
+    if run.fmt == "csv":
+        csv_write(out, header=head, rows=body, on_row=progress.row)
+    else:
+        xlsx_write(out, sheets=[(sheet(), head, body)], on_row=progress.row)
+
+
+def _register() -> None:
+    from rcf.export_jobs import register_export_kind
+
+    for kind in EXPORTS:
+        register_export_kind(kind, _make_export)
+
+
+_register()

@@ -19,11 +19,23 @@ class ContactImportView(ImportView):
     done_url = reverse_lazy("contacts:directory")
 
 class _ExportView(StaffView):
+    """A CSV (streamed) or XLSX; larger than the request may make (``RCF_EXPORT_INLINE_ROWS``,
+    ``RCF_EXPORT_INLINE_CSV_ROWS``): a background job, the answer its progress page (rcf.export_jobs)."""
+
+    kind = ""
+
     def get(self, request, fmt):
+        from rcf import export_jobs
+        from rcf.export_views import start_export
         from rcf.exports import csv_response, xlsx_response
 
-        header, rows = self.export(keys=request.GET.get("headers") == "keys")
+        from .exports import EXPORTS
+
         filename = f"{self.filename}-{framework_today().isoformat()}"
+        if export_jobs.too_many_rows(EXPORTS[self.kind][1](), fmt):
+            return start_export(request, kind=self.kind, fmt=fmt, file_name=f"{filename}.{fmt}",
+                                params={"headers": request.GET.get("headers", "")})
+        header, rows = self.export(keys=request.GET.get("headers") == "keys")
         if fmt == "csv":
             return csv_response(filename=f"{filename}.csv", header=header, rows=rows)
         return xlsx_response(filename=f"{filename}.xlsx", sheets=[(self.sheet(), header, rows)])
@@ -31,6 +43,7 @@ class _ExportView(StaffView):
 
 class PocExportView(_ExportView):
     permission_required = "contacts.view_pointofcontact"
+    kind = "pocs"
     filename = "rcf-points-of-contact"
 
     def export(self, *, keys):
@@ -44,6 +57,7 @@ class PocExportView(_ExportView):
 
 class OrganizationExportView(_ExportView):
     permission_required = "contacts.view_organization"
+    kind = "organizations"
     filename = "rcf-organizations"
 
     def export(self, *, keys):

@@ -106,8 +106,12 @@ class ProjectViewSet(TrackedRecordViewSet):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset  # schema generation (e.g. `check --deploy`) must not need a database
-        # The SCM year a project counts for, for the ``year`` filter (the readiness rule's own annotation).
-        return annotate_scm_year(queryset) if self.action == "list" else queryset
+        # The SCM year a project counts for, for the ``year`` filter and the ``scm_year`` sort (the
+        # readiness rule's own annotation); a list page that uses neither does without it (and the
+        # query for the SCM windows it reads).
+        wanted = self.request.query_params if self.request is not None else {}
+        uses_year = "year" in wanted or wanted.get("sort", "").lstrip("-") == "scm_year"
+        return annotate_scm_year(queryset) if self.action == "list" and uses_year else queryset
 
     def create_record(self, data):
         return services.project_create(by=self.request.user, **data)

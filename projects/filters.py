@@ -112,13 +112,12 @@ class ProjectFilter(django_filters.FilterSet):
     def search(self, queryset, name, value):
         # The header search's rule (projects.search), so its "See all N in the list" lists the same N:
         # every word (or "quoted phrase") in the title or summary, either language, or the external id.
-        from .search import clean_query, match_q
+        from .search import clean_query, filter_projects
 
         query = clean_query(value)
         if not query.terms:
             return queryset
-        return queryset.filter(match_q(("title", "title_ko", "summary", "summary_ko"), query,
-                                       exact=("external_id",)))
+        return filter_projects(queryset, query)
 
     def filter_area(self, queryset, name, value):
         if not value:  # a multiple choice left empty is an empty queryset, not None
@@ -154,6 +153,12 @@ class ProjectFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("sort"):
             queryset = queryset.order_by(*SORTS[DEFAULT_SORT])
         return queryset
+
+
+def list_ordering(filterset) -> tuple:
+    """The sort keys the list is in (``SORTS``; the default when none or a bad one is asked for)."""
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    return SORTS[data.get("sort") or DEFAULT_SORT]
 
 
 # --- The list page (issue 12): its filter bar and sortable headers (helpers in rcf.list_filters) ----------

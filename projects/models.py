@@ -1,6 +1,7 @@
 """Cooperative projects under the framework, their lifecycle and the
 coordination engagements logged against them."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -86,6 +87,9 @@ def _by(label, name="+"):
         settings.AUTH_USER_MODEL, verbose_name=label, null=True, blank=True, editable=False,
         on_delete=models.SET_NULL, related_name=name,
     )
+
+
+DERIVED_PROJECT_FIELDS = ("current_health", "current_health_on")
 
 
 class CooperativeProject(TrackedModel):
@@ -210,8 +214,16 @@ class CooperativeProject(TrackedModel):
         related_name="+",
     )
 
+    # The latest live progress update's health and date (issue 14), NULL without one: kept by the progress
+    # update services in the same transaction (projects.services.current_health_refresh), so the dashboard's
+    # "projects in implementation" panel reads an index, not every project's updates. Never written by save().
+    current_health = models.CharField(  # noqa: DJ001 - NULL with the date: no update yet (a Health value else)
+        _("latest health"), max_length=10, null=True, blank=True, editable=False)
+    current_health_on = models.DateField(_("latest update"), null=True, blank=True, editable=False)
+
     history = HistoricalRecords(
         m2m_fields=[additional_areas, partner_countries, industry_partners, complemented_partners],
+        excluded_fields=list(DERIVED_PROJECT_FIELDS),
     )
 
     class Meta:
@@ -276,10 +288,29 @@ class CooperativeProject(TrackedModel):
             models.Index(
                 fields=["ready_on"], condition=Q(deleted_at__isnull=True), name="project_live_ready_on"
             ),
+            # Issue 14: the dashboard's pipeline (status, priority first, latest change first) and the
+            # projects in implementation per latest health (oldest update first, then title) read in order.
+            models.Index(fields=["status", "priority", "-updated_at", "id"], condition=Q(deleted_at__isnull=True),
+                         name="project_live_pipeline"),
+            models.Index(fields=["status", "current_health", "current_health_on", "title", "id"],
+                         condition=Q(deleted_at__isnull=True), name="project_live_health"),
+            # The readiness timeline's candidates: prioritised projects by priority, then title.
+            models.Index(fields=["priority", "title", "id"],
+                         condition=Q(deleted_at__isnull=True, status="prioritized"), name="project_live_candidates"),
         ]
 
     def __str__(self):
         return self.localized_title
+
+    def save(self, *args, **kwargs):
+        # current_health and current_health_on belong to the progress update services: a project saved from
+        # an object read before an update was posted must not write its stale copy back.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            deferred = self.get_deferred_fields()  # as Django does: only what was loaded
+            kwargs["update_fields"] = [f.attname for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name not in DERIVED_PROJECT_FIELDS
+                                       and f.attname not in deferred]
+        super().save(*args, **kwargs)
 
     @property
     def localized_title(self) -> str:
@@ -883,3 +914,46 @@ class Document(TrackedModel):
 
     def __str__(self):
         return self.title
+
+
+# --- The dashboard's summary rows (issue 14) -----------------------------------------------------
+
+NO_DAY = datetime.date(1, 1, 1)  # the sentinel "no day" (a unique key holds no NULL)
+
+
+class DashboardCount(models.Model):
+    """One figure of the dashboard, kept current by ``projects.counts`` in the
+    transaction of every change that moves it, so the dashboard reads a few
+    hundred of these rows, never the projects.
+
+    ``metric``: ``matrix`` (key ``"<primary area id>:<status>"``), ``country``
+    (active projects per partner country, key: its id), ``ready`` (live
+    projects per ready day, ``day``), ``scm`` (live projects per SCM year
+    they count for, key), ``res`` (resource lines: ``n`` lines and
+    ``amount`` per key ``"<side>:<kind>:<currency>"``), ``health`` (projects
+    in implementation per latest health, key) and ``hday`` (the same per
+    latest update day, ``day``: "stale" is read by day range). ``area`` and ``year`` are the dashboard's filters a row
+    counts under (0: no filter): a project counts under every area it
+    touches and every year it is aimed at or counts for. ``side``: the
+    projects' lead side (summed when the dashboard does not filter it)."""
+
+    metric = models.CharField(max_length=8)
+    area = models.IntegerField(default=0)
+    year = models.IntegerField(default=0)
+    side = models.CharField(max_length=5, default="")
+    key = models.CharField(max_length=40, default="")
+    day = models.DateField(default=NO_DAY)
+    n = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=30, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "area", "year", "side", "key", "day"],
+                                    name="dashboardcount_key"),
+            models.CheckConstraint(condition=Q(n__gte=0), name="dashboardcount_n_not_negative"),
+        ]
+        # Day ranges (recent updates for "stale", ready days for the timeline) without reading every day.
+        indexes = [models.Index(fields=["metric", "area", "year", "day"], name="dashboardcount_day")]
+
+    def __str__(self):
+        return f"{self.metric} {self.area}/{self.year}/{self.side} {self.key} {self.day}: {self.n}"

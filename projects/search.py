@@ -148,6 +148,40 @@ def match_q(fields: tuple[str, ...], query: SearchQuery, *, exact: tuple[str, ..
     return condition
 
 
+# The project list's search (projects.filters.ProjectFilter.search): the header search's rule.
+LIST_FIELDS = ("title", "title_ko", "summary", "summary_ko")
+LIST_EXACT = ("external_id",)
+# At most this many matches are fetched as ids first (see filter_projects); more and the page query
+# filters by the words itself. The probe reads up to PROBE_LIMIT ids.
+ID_LIST_MAX = 500
+PROBE_LIMIT = 10_001
+
+
+def filter_projects(queryset, query: SearchQuery):
+    """``queryset`` narrowed to the projects matching every word (the list's
+    search, the same rule as the header's: ``match_q``).
+
+    On PostgreSQL the matching ids are read first, by themselves: a query
+    with no ORDER BY and a LIMIT far above what the planner expects, so it
+    reads the trigram GIN indexes (a BitmapOr, one index a column, 0011 and
+    0014) and evaluates the word similarity only on their candidates. A
+    rare word (the usual search) matches a few rows: the page then reads
+    those by primary key (at most ``ID_LIST_MAX``, a short ``IN`` list),
+    whatever its sort. Asked in one query, "these words, newest first,
+    25 rows" lets the planner walk the ``updated_at`` index hoping to meet
+    25 matches soon, computing the word similarity of every summary on the
+    way: the whole table when the word is rare. A common word (more than
+    ``ID_LIST_MAX`` matches) is left in the page query, where walking the
+    sort's index does find its rows soon."""
+    condition = match_q(LIST_FIELDS, query, exact=LIST_EXACT)
+    if not _postgres():
+        return queryset.filter(condition)
+    ids = list(queryset.filter(condition).order_by().values_list("pk", flat=True)[:PROBE_LIMIT])
+    if len(ids) <= ID_LIST_MAX:
+        return queryset.filter(pk__in=ids)
+    return queryset.filter(condition)
+
+
 def rank_expression(fields: tuple[str, ...], query: SearchQuery):
     """Higher first: pg_trgm's word similarity of the query to the best
     field on PostgreSQL; elsewhere 1 when the whole query is in the main

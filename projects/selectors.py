@@ -22,10 +22,12 @@ def register_scm_year_annotator(annotator: Callable[[QuerySet], QuerySet]) -> No
     _scm_year_annotator = annotator
 
 
-def annotate_scm_year(queryset: QuerySet) -> QuerySet:
+def annotate_scm_year(queryset: QuerySet, windows: dict | None = None) -> QuerySet:
+    """``scm_year`` by the readiness rule; ``windows`` (year -> (first day, last
+    day)): the SCM windows to apply, default the recorded ones."""
     if _scm_year_annotator is None:
         return queryset.annotate(scm_year=Value(None, output_field=IntegerField()))
-    return _scm_year_annotator(queryset)
+    return _scm_year_annotator(queryset) if windows is None else _scm_year_annotator(queryset, windows)
 
 
 def project_list(*, include_deleted: bool = False) -> QuerySet:
@@ -65,6 +67,31 @@ def resource_totals(*, projects: QuerySet) -> list:
     from .models import ResourceLine
 
     return _resource_total_rows(ResourceLine.objects.filter(project__in=projects.order_by().values("pk")))
+
+
+def first_rows_sql(querysets: list[QuerySet]) -> tuple[str, list]:
+    """``first_rows_each``'s statement and parameters (also for ``EXPLAIN``)."""
+    parts, params = [], []
+    for number, queryset in enumerate(querysets):
+        sql, part_params = queryset.query.sql_with_params()
+        # The ORM's own SQL, its values as parameters: nothing from a user is pasted in.
+        parts.append(f"SELECT {number} AS rcf_part, rcf_{number}.* FROM ({sql}) rcf_{number}")  # noqa: S608
+        params.extend(part_params)
+    return " UNION ALL ".join(parts), params
+
+
+def first_rows_each(querysets: list[QuerySet]) -> list:
+    """The rows of several sliced, ordered querysets of one model (each "the
+    first n of a group", read along an index) in one query: ``UNION ALL`` of
+    each as a subquery (SQLite refuses ``LIMIT`` directly in a compound
+    statement, and so does Django's ``union()`` there). Rows come back group
+    after group, each in its own order; annotations are attributes."""
+    if not querysets:
+        return []
+    sql, params = first_rows_sql(querysets)
+    rows = list(querysets[0].model._base_manager.raw(sql, params))
+    # Stable: each part keeps the order its subquery gave (the outer query adds no ORDER BY of its own).
+    return sorted(rows, key=lambda row: row.rcf_part)
 
 
 # --- Engagements (issue 11) ---------------------------------------------------------
@@ -249,13 +276,13 @@ def _update_value(field: str, position: int = 0):
 
 
 def with_current_health(queryset: QuerySet) -> QuerySet:
-    """``queryset`` (projects) annotated with ``current_health`` and
-    ``current_date`` (the latest update's, None without one) and
-    ``previous_health`` (the update before it)."""
-    return queryset.annotate(
-        current_health=_update_value("health"), current_date=_update_value("date"),
-        previous_health=_update_value("health", 1),
-    )
+    """``queryset`` (projects) annotated with ``current_date`` (the latest
+    update's date, None without one; ``current_health`` is the project's own
+    column, kept by the progress update services) and ``previous_health`` (the
+    update before it)."""
+    from django.db.models import F
+
+    return queryset.annotate(current_date=F("current_health_on"), previous_health=_update_value("health", 1))
 
 
 def stale_before(today):
@@ -273,7 +300,24 @@ def _mark(project, today, threshold) -> None:
     project.days_since = (today - day).days if day is not None else None
 
 
-def implementation_by_health(*, projects: QuerySet, today, limit: int = IMPLEMENTATION_PANEL_LIMIT) -> dict:
+def health_group_counts(*, projects: QuerySet, today) -> dict[str, dict[str, int]]:
+    """``{key: {"count", "stale"}}`` of ``projects`` in implementation per
+    latest health (``HEALTH_NONE`` without an update): one grouped count on the
+    ``current_health`` columns. What the dashboard uses when it has no summary
+    rows to read (``projects.counts``)."""
+    from django.db.models import Count, Q
+
+    from .models import ProjectStatus
+
+    threshold = stale_before(today)
+    rows = (projects.filter(status=ProjectStatus.IN_IMPLEMENTATION).order_by().values("current_health")
+            .annotate(n=Count("pk"), stale=Count("pk", filter=Q(current_health_on__isnull=True)
+                                                 | Q(current_health_on__lt=threshold))))
+    return {row["current_health"] or HEALTH_NONE: {"count": row["n"], "stale": row["stale"]} for row in rows}
+
+
+def implementation_by_health(*, projects: QuerySet, today, limit: int = IMPLEMENTATION_PANEL_LIMIT,
+                             counts: dict | None = None) -> dict:
     """The dashboard's "projects in implementation" panel: ``projects`` in
     implementation grouped by their latest update's health, worst first, then
     those without an update. Each group: ``key`` (a Health value or
@@ -281,7 +325,13 @@ def implementation_by_health(*, projects: QuerySet, today, limit: int = IMPLEMEN
     ``projects`` (at most ``limit``, stale and oldest update first, each with
     ``current_health``, ``current_date``, ``stale``, ``days_since``) and
     ``more`` (how many are not listed). Also ``total``, ``stale``,
-    ``stale_days`` and ``stale_before``. One query."""
+    ``stale_days`` and ``stale_before``.
+
+    ``counts``: ``{key: {"count", "stale"}}`` per group when the caller has
+    them (the dashboard's summary rows); else ``health_group_counts``. The
+    projects listed come from one query of at most ``limit`` rows per group,
+    read in the order of the ``project_live_health`` index (status, latest
+    health, its date, title): its cost does not grow with the data."""
     from django.conf import settings
     from django.db.models import F
     from django.utils.translation import gettext as _
@@ -289,28 +339,31 @@ def implementation_by_health(*, projects: QuerySet, today, limit: int = IMPLEMEN
     from .models import Health, ProjectStatus
 
     threshold = stale_before(today)
-    rows = (
-        with_current_health(projects.filter(status=ProjectStatus.IN_IMPLEMENTATION))
-        .only("id", "title", "title_ko", "status")
-        .order_by(F("current_date").asc(nulls_first=True), "title", "id")
-    )
+    if counts is None:
+        counts = health_group_counts(projects=projects, today=today)
     order = [Health.OFF_TRACK, Health.AT_RISK, Health.ON_TRACK]
-    groups = {key: {"key": str(key), "label": label, "count": 0, "stale": 0, "projects": [], "more": 0}
+    groups = {key: {"key": str(key), "label": label, "count": counts.get(str(key), {}).get("count", 0),
+                    "stale": counts.get(str(key), {}).get("stale", 0), "projects": [], "more": 0}
               for key, label in [(h.value, h.label) for h in order] + [(HEALTH_NONE, _("No update yet"))]}
-    for project in rows:
+    base = projects.filter(status=ProjectStatus.IN_IMPLEMENTATION).only(
+        "id", "title", "title_ko", "status", "current_health", "current_health_on")
+    listed = [
+        base.filter(**({"current_health": key} if key != HEALTH_NONE else {"current_health__isnull": True}))
+        .annotate(current_date=F("current_health_on"))
+        # Within a group every date is set (or, without an update, none is): oldest first is stale first.
+        .order_by("current_health", "current_health_on", "title", "id")[:limit]
+        for key in groups  # every group, even one counted empty: the same one query whatever the data
+    ]
+    for project in first_rows_each(listed):
         _mark(project, today, threshold)
-        group = groups.get(project.current_health) or groups[HEALTH_NONE]
-        group["count"] += 1
-        group["stale"] += project.stale
-        if len(group["projects"]) < limit:
-            group["projects"].append(project)
-        else:
-            group["more"] += 1
-    listed = list(groups.values())
+        groups[project.current_health or HEALTH_NONE]["projects"].append(project)
+    for group in groups.values():
+        group["more"] = max(group["count"] - len(group["projects"]), 0)
+    result = list(groups.values())
     return {
-        "groups": listed,
-        "total": sum(g["count"] for g in listed),
-        "stale": sum(g["stale"] for g in listed),
+        "groups": result,
+        "total": sum(g["count"] for g in result),
+        "stale": sum(g["stale"] for g in result),
         "stale_days": settings.RCF_PROGRESS_STALE_DAYS,
         "stale_before": threshold,
         "limit": limit,

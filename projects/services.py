@@ -22,6 +22,7 @@ from rcf.selectors import framework_today
 from rcf.services import VersionConflict, claim_version, resolve_codes, restore, soft_delete
 from rcf.webhooks import webhook_before, webhook_emit
 
+from . import counts
 from .models import (
     CONCURRENCE_WATCHED_FIELDS,
     FINAL_STATUSES,
@@ -232,6 +233,7 @@ def transition_problems(
     return problems
 
 
+@counts.moves_figures("project")
 @transaction.atomic
 def project_transition(
     *,
@@ -603,6 +605,7 @@ def _check_priority_permission(by, old, new) -> None:
                                  "active lead POC of the U.S. or ROK side."))
 
 
+@counts.moves_figures()
 @transaction.atomic
 def project_create(*, by=None, **data) -> CooperativeProject:
     """Create a project in ``concept``. Raises ``ValidationError`` naming the
@@ -623,6 +626,7 @@ def project_create(*, by=None, **data) -> CooperativeProject:
     return project
 
 
+@counts.moves_figures("project")
 @transaction.atomic
 def project_update(
     *, project: CooperativeProject, by=None, expected_version: int | None = None, **data
@@ -652,6 +656,7 @@ def project_update(
     return project
 
 
+@counts.moves_figures("project")
 def project_soft_delete(*, project: CooperativeProject, by=None, expected_version: int | None = None):
     if by is not None and not by.has_perm("projects.delete_cooperativeproject"):
         raise PermissionDenied(_("You cannot delete projects."))
@@ -664,6 +669,7 @@ def project_soft_delete(*, project: CooperativeProject, by=None, expected_versio
     return project
 
 
+@counts.moves_figures("project")
 def project_restore(*, project: CooperativeProject, by=None):
     if by is not None and not by.has_perm("projects.restore_cooperativeproject"):
         raise PermissionDenied(_("Only administrators can restore deleted projects."))
@@ -1057,6 +1063,7 @@ def action_cancel(*, action, by=None, expected_version=None):
     return action_update(action=action, by=by, expected_version=expected_version, status="cancelled")
 
 
+@counts.moves_figures("record")
 def record_soft_delete(*, record, by=None, expected_version=None):
     """Soft delete of a project's record (action, progress update, milestone,
     resource line): sync clients get a tombstone; an administrator can restore it."""
@@ -1064,6 +1071,7 @@ def record_soft_delete(*, record, by=None, expected_version=None):
     return soft_delete(instance=record, by=by, expected_version=expected_version)
 
 
+@counts.moves_figures("record")
 def record_restore(*, record, by=None):
     """Restore a project's record, never under a deleted project (it would
     show nowhere and count in no total)."""
@@ -1446,6 +1454,7 @@ def progress_update_check(update, *, changed: set[str], today: datetime.date) ->
         raise ValidationError(errors)
 
 
+@counts.moves_figures("project")
 @transaction.atomic
 def progress_update_create(
     *, by=None, project, date, health, narrative, next_steps="", external_id="", today=None,
@@ -1463,9 +1472,11 @@ def progress_update_create(
     )
     progress_update_check(update, changed=set(PROGRESS_FIELDS), today=today or framework_today())
     _save_tracked(update, by=by)
+    current_health_refresh(project_id=update.project_id)
     return update
 
 
+@counts.moves_figures("update")
 def progress_update_update(*, update, by=None, expected_version=None, today=None, **data):
     """Change an update's fields with the optimistic lock (``VersionConflict``
     when it moved past ``expected_version``); the project cannot change."""
@@ -1485,17 +1496,62 @@ def progress_update_update(*, update, by=None, expected_version=None, today=None
             setattr(update, name, value)
         progress_update_check(update, changed=set(fields), today=today or framework_today())
         _save_tracked(update, by=by)
+        current_health_refresh(project_id=update.project_id)
     return update
 
 
 def progress_update_delete(*, update, by=None, expected_version=None):
     """Soft delete: the update leaves the page and the dashboard (the one
     before it is the latest again); sync clients get a tombstone."""
-    return record_soft_delete(record=update, by=by, expected_version=expected_version)
+    with transaction.atomic():
+        record_soft_delete(record=update, by=by, expected_version=expected_version)
+        current_health_refresh(project_id=update.project_id)
+    return update
 
 
 def progress_update_restore(*, update, by=None):
-    return record_restore(record=update, by=by)
+    with transaction.atomic():
+        record_restore(record=update, by=by)
+        current_health_refresh(project_id=update.project_id)
+    return update
+
+
+def current_health_refresh(*, project_id: int) -> tuple[tuple, tuple]:
+    """Set the project's ``current_health`` and ``current_health_on`` to its
+    latest live progress update's (by date, then id; NULL without one). Every
+    progress update service calls it in its own transaction, so the columns are
+    never behind. The project row is locked first: a concurrent update's
+    refresh waits, then reads what this one wrote. Returns the (health, date)
+    pairs before and after."""
+    from .models import ProgressUpdate
+
+    before = (CooperativeProject.all_objects.select_for_update().filter(pk=project_id)
+              .values_list("current_health", "current_health_on").first())
+    after = (ProgressUpdate.objects.filter(project_id=project_id).order_by("-date", "-id")
+             .values_list("health", "date").first()) or (None, None)
+    before, after = tuple(before or (None, None)), tuple(after)
+    if before != after:
+        CooperativeProject.all_objects.filter(pk=project_id).update(current_health=after[0],
+                                                                    current_health_on=after[1])
+    return before, after
+
+
+def current_health_rebuild() -> int:
+    """Recompute every project's ``current_health`` and ``current_health_on``
+    from its progress updates (set-based; for data written around the
+    services, e.g. the benchmark's generator). Returns the rows changed."""
+    from django.db.models import Exists, OuterRef, Q, Subquery
+
+    from .models import ProgressUpdate
+
+    latest = ProgressUpdate.objects.filter(project=OuterRef("pk")).order_by("-date", "-id")
+    health, day = Subquery(latest.values("health")[:1]), Subquery(latest.values("date")[:1])
+    with transaction.atomic():
+        cleared = CooperativeProject.all_objects.filter(~Exists(latest)).filter(
+            Q(current_health__isnull=False) | Q(current_health_on__isnull=False)).update(
+            current_health=None, current_health_on=None)
+        return cleared + CooperativeProject.all_objects.filter(Exists(latest)).update(current_health=health,
+                                                                                       current_health_on=day)
 
 
 def milestone_check(milestone, *, changed: set[str], today: datetime.date) -> None:
@@ -1650,6 +1706,7 @@ def resource_line_check(line) -> None:
         raise ValidationError(errors)
 
 
+@counts.moves_figures("project")
 @transaction.atomic
 def resource_line_create(*, by=None, project, side, kind, amount, currency, fiscal_year=None, source="", note="",
                          external_id=""):
@@ -1667,6 +1724,7 @@ def resource_line_create(*, by=None, project, side, kind, amount, currency, fisc
     return line
 
 
+@counts.moves_figures("line")
 def resource_line_update(*, line, by=None, expected_version=None, **data):
     """Change a line's fields with the optimistic lock (``VersionConflict``
     when it moved past ``expected_version``); it stays with its project.

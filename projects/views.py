@@ -45,10 +45,16 @@ class ProjectListView(StaffView):
     paginate_by = 25
 
     def get(self, request):
-        from .filters import project_list_context
+        from rcf import keyset
+
+        from .filters import list_ordering, project_list_context
 
         filterset, queryset = _filtered_projects(request)
-        return render_filtered_list(request, filterset=filterset, queryset=queryset, name="projects",
+        # Seek pagination (rcf.keyset): "Next" carries where this page ended, so a deep page costs what the
+        # first does; ?page=N links still work. The count stops at keyset.COUNT_CAP.
+        page = keyset.paginate(queryset, list_ordering(filterset), per_page=self.paginate_by,
+                               cursor=request.GET.get("cursor"), page=request.GET.get("page"))
+        return render_filtered_list(request, filterset=filterset, queryset=queryset, name="projects", page=page,
                                     per_page=self.paginate_by, page_template="projects/project_list.html",
                                     results_template="projects/_results.html",
                                     **project_list_context(filterset, request.GET))
@@ -298,24 +304,29 @@ class EngagementCreateView(StaffView):
 
 class ProjectExportView(StaffView):
     """The list with its current filters, as CSV or XLSX; ``?id=1&id=2`` (the
-    rows ticked on the list) exports just those."""
+    rows ticked on the list) exports just those. A CSV is streamed; an export
+    larger than the request may make (``RCF_EXPORT_INLINE_ROWS``,
+    ``RCF_EXPORT_INLINE_CSV_ROWS``) becomes a background job, and the answer
+    is its progress page (rcf.export_jobs)."""
 
     permission_required = "projects.view_cooperativeproject"
 
     def get(self, request, fmt):
+        from rcf import export_jobs
+        from rcf.export_views import start_export
         from rcf.exports import csv_response, xlsx_response
 
-        from .exports import project_columns, project_rows
+        from .exports import export_queryset, project_columns, project_rows
 
-        _filterset, queryset = _filtered_projects(request)
-        if "id" in request.GET or "selection" in request.GET:
-            # The rows ticked on the list (?id=1&id=2): those only, in the list's order (none ticked: none).
-            ids = [int(v) for v in request.GET.getlist("id") if v.isascii() and v.isdigit() and len(v) < 19]
-            queryset = queryset.filter(pk__in=ids)
-        rows = project_rows(queryset)
+        queryset = export_queryset(request.GET)
         stamp = framework_today().isoformat()
+        filename = f"rcf-projects-{stamp}.{fmt}"
+        if export_jobs.too_many_rows(queryset, fmt):
+            return start_export(request, kind="projects", fmt=fmt, file_name=filename,
+                                params={"query": request.GET.urlencode()})
+        rows = project_rows(queryset)
         # ?headers=keys: the language-independent column keys (for scripts) instead of the labels.
         header = project_columns(keys=request.GET.get("headers") == "keys")
         if fmt == "csv":
-            return csv_response(filename=f"rcf-projects-{stamp}.csv", header=header, rows=rows)
-        return xlsx_response(filename=f"rcf-projects-{stamp}.xlsx", sheets=[(_("Projects"), header, rows)])
+            return csv_response(filename=filename, header=header, rows=rows)
+        return xlsx_response(filename=filename, sheets=[(_("Projects"), header, rows)])

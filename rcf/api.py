@@ -20,9 +20,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import json
 import re
 import time
 
@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
+from django.http import HttpResponse, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.decorators import classonlymethod
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
@@ -56,12 +58,15 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from . import renderers as fast_json
+
 # The suffix rcf.api_http appends to a strong ETag when it sends the body gzip-compressed: a strong
 # validator names one byte sequence (RFC 9110 8.8.3), so the compressed body has a tag of its own;
 # as an If-Match it names the same version as the plain tag.
 from .api_http import GZIP_ETAG_SUFFIX
 from .api_policies import PayloadTooLarge, link_header
 from .models import PartnerCountry, PriorityArea
+from .renderers import FastJSONRenderer, canonical
 from .serializers import (
     BulkRepresentation,
     ConflictSerializer,
@@ -186,9 +191,8 @@ def record_etag(data: dict, version: int | None = None) -> str:
     year), and a tag that stayed the same would answer 304 with stale
     content. If-Match compares only the version part (``if_match_versions``):
     a write conflicts with another write, not with a renamed user."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     version = data["version"] if version is None else version
-    return f'"{version}.{hashlib.blake2b(text.encode(), digest_size=8).hexdigest()}"'
+    return f'"{version}.{hashlib.blake2b(canonical(data), digest_size=8).hexdigest()}"'
 
 
 def _entity_tags(header: str, name: str = "If-Match") -> list[tuple[bool, str]]:
@@ -245,8 +249,7 @@ def refuse_if_none_match(request, version: int | None) -> None:
 
 def content_etag(value, *, prefix: str = "") -> str:
     """A strong ETag from the JSON of ``value`` (lists and feed pages, which have no version)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
-    return f'"{prefix}{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"'
+    return f'"{prefix}{hashlib.blake2b(canonical(value), digest_size=16).hexdigest()}"'
 
 
 # --- The sync feed -------------------------------------------------------------------------
@@ -276,6 +279,8 @@ class SyncFeed:
     (``django.core.signing``): clients cannot forge one; one older than
     ``RCF_SYNC_TOMBSTONE_RETENTION_DAYS`` or of another epoch answers 410
     Gone. A cursor of two values (issued before epochs existed) is of epoch 1.
+
+    ``stream`` gives the same feed in one streamed NDJSON answer (a first sync).
     """
 
     ALLOWED_PARAMETERS = {"since", "page_size", "format"}
@@ -330,25 +335,18 @@ class SyncFeed:
         rows = self.representation.values(queryset.order_by("sync_txid", "id"), *extra)
         return list(rows[: limit + 1])
 
-    def response(self, request) -> Response:
-        unexpected = sorted(set(request.query_params) - self.ALLOWED_PARAMETERS)
+    def _refuse_filters(self, request, allowed) -> None:
+        unexpected = sorted(set(request.query_params) - allowed)
         if unexpected:
             raise exceptions.ValidationError(
                 {name: [_("Not allowed with since=: the sync feed is never filtered (a filtered feed could not "
                           "report records leaving the filter).")] for name in unexpected}
             )
-        state = sync_state(connection)  # in this request's snapshot, like the page
-        after = self.decode(request.query_params["since"], state.epoch)
-        limit = settings.RCF_SYNC_PAGE_SIZE
-        size = request.query_params.get("page_size", "")
-        if size.isascii() and size.isdigit():  # "²" is a digit to str.isdigit(), not to int()
-            limit = max(1, min(int(size), settings.RCF_API_MAX_PAGE_SIZE))
-        rows = self._page(after, limit, state.horizon_offset)
-        more = len(rows) > limit
-        rows = rows[:limit]
 
-        width = len(self.representation.columns)
-        txid_at, deleted_at = width, width + 1
+    def _results(self, rows: list[tuple]) -> list[dict]:
+        """The representations of a page's rows: live records in full, deleted ones as tombstones."""
+        width = self.representation.width
+        deleted_at = width + 1
         id_at = self.representation.columns.index("id")
         live = iter(self.representation.represent([row for row in rows if row[deleted_at] is None]))
         stamp = UTCDateTimeField().to_representation
@@ -364,10 +362,39 @@ class SyncFeed:
                     "deleted": True,
                     "deleted_at": stamp(row[deleted_at]),
                 })
-        position = (rows[-1][txid_at], rows[-1][id_at]) if rows else after
+        return results
+
+    def _position(self, rows: list[tuple], after: tuple[int, int]) -> tuple[int, int]:
+        """Where a page that holds ``rows`` ends: the cursor's position after it."""
+        if not rows:
+            return after
+        return rows[-1][self.representation.width], rows[-1][self.representation.columns.index("id")]
+
+    def response(self, request) -> HttpResponse | Response:
+        """A page of the feed. In JSON the body is written here (the records encoded once, for the
+        body and the ETag alike: what ``FastJSONRenderer`` would write); the browsable API renders it."""
+        self._refuse_filters(request, self.ALLOWED_PARAMETERS)
+        state = sync_state(connection)  # in this request's snapshot, like the page
+        after = self.decode(request.query_params["since"], state.epoch)
+        limit = settings.RCF_SYNC_PAGE_SIZE
+        size = request.query_params.get("page_size", "")
+        if size.isascii() and size.isdigit():  # "²" is a digit to str.isdigit(), not to int()
+            limit = max(1, min(int(size), settings.RCF_API_MAX_PAGE_SIZE))
+        rows = self._page(after, limit, state.horizon_offset)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        results = self._results(rows)
+        position = self._position(rows, after)
         cursor = self.encode(state.epoch, position)
         next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
-        response = Response({"results": results, "next": next_url, "cursor": cursor})
+        # The records are encoded once, for the body and for the ETag alike.
+        records = fast_json.dumps(results)
+        if isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
+            body = b"".join((b'{"results":', records, b',"next":', fast_json.dumps(next_url),
+                             b',"cursor":', fast_json.dumps(cursor), b"}"))
+            response = HttpResponse(body, content_type=JSONRenderer.media_type)  # what the renderer would write
+        else:  # the browsable API
+            response = Response({"results": results, "next": next_url, "cursor": cursor})
         # The cursor carries the time it was signed, so a hash of the body would change every
         # second; the page's ETag names what it holds instead: the epoch, where it starts and ends,
         # its size and its records. The same page asked again answers 304 (rcf.api_http)...
@@ -376,12 +403,68 @@ class SyncFeed:
         # half-retention period the page's own cursor is issued in: within half the retention of the
         # last 200 the tag changes, the client gets a 200 and with it a cursor signed now.
         renewal = int(time.time() // (settings.RCF_SYNC_TOMBSTONE_RETENTION_DAYS * 24 * 3600 / 2))
-        response["ETag"] = content_etag(
-            [state.epoch, list(after), list(position), limit, more, results, renewal], prefix="feed-"
-        )
+        page = canonical([state.epoch, list(after), list(position), limit, more, renewal])
+        response["ETag"] = f'"feed-{hashlib.blake2b(page + records, digest_size=16).hexdigest()}"'
         if next_url:
             response["Link"] = link_header(next=next_url)  # RFC 8288, as the numbered pages
         return response
+
+    # The export: the whole feed after a cursor in one streamed answer (NDJSON).
+
+    EXPORT_PARAMETERS = {"since", "format"}
+
+    def stream(self, request) -> StreamingHttpResponse:
+        """Every change after ``since`` (empty: every record, a first sync), one JSON record a line
+        (tombstones as in the feed), then a last line ``{"cursor": "…"}`` to continue the incremental
+        feed from: the same records, in the same order, as following the pages would give, and the
+        cursor the last page would hand out, so nothing is missed or repeated in between.
+
+        Memory stays bounded: the rows are read in keyset batches of ``RCF_SYNC_EXPORT_BATCH`` along the
+        ``(sync_txid, id)`` index and each batch is sent before the next is read. On PostgreSQL every
+        batch reads the one REPEATABLE READ snapshot the stream opens (the request's own ends when the
+        view returns, before the first byte is sent), so the export is a consistent picture below one
+        safe horizon, however long the client takes to read it."""
+        self._refuse_filters(request, self.EXPORT_PARAMETERS)
+        epoch = sync_state(connection).epoch
+        after = self.decode(request.query_params["since"], epoch)  # 400 / 410 before anything streams
+        response = StreamingHttpResponse(self._lines(after, epoch), content_type=NDJSON)
+        response["X-Accel-Buffering"] = "no"  # a proxy passes the lines on as they come
+        return response
+
+    def _lines(self, after: tuple[int, int], epoch: int):
+        batch = max(1, settings.RCF_SYNC_EXPORT_BATCH)
+        with repeatable_read_only(), transaction.atomic():
+            state = sync_state(connection)
+            if state.epoch != epoch:  # restored between the request's check and now: nothing is safe
+                yield fast_json.dumps({"detail": str(CursorOfAnotherEpoch.default_detail), "cursor": None}) + b"\n"
+                return
+            position = after
+            while True:
+                rows = self._page(position, batch, state.horizon_offset)
+                more = len(rows) > batch
+                rows = rows[:batch]
+                if rows:
+                    yield b"".join(fast_json.dumps(record) + b"\n" for record in self._results(rows))
+                position = self._position(rows, position)
+                if not more:
+                    break
+            yield fast_json.dumps({"cursor": self.encode(state.epoch, position)}) + b"\n"
+
+
+NDJSON = "application/x-ndjson"
+
+
+class NDJSONRenderer(BaseRenderer):
+    """``?format=ndjson`` or ``Accept: application/x-ndjson`` on a resource's list with ``since``: the
+    sync feed's streamed export (``SyncFeed.stream``). The view streams the records itself; an error
+    answers in JSON (``TrackedRecordViewSet.finalize_response``), so this only renders what else comes."""
+
+    media_type = NDJSON
+    format = "ndjson"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return b"" if data is None else fast_json.dumps(data) + b"\n"
 
 
 # --- Views ---------------------------------------------------------------------------------
@@ -400,12 +483,35 @@ class ConsistentReadsMixin:
         return transaction.non_atomic_requests(super().as_view(*args, **kwargs))
 
     def dispatch(self, request, *args, **kwargs):
-        outermost = not connection.in_atomic_block
+        if request.method in permissions.SAFE_METHODS:
+            with repeatable_read_only(), transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
         with transaction.atomic():
-            if outermost and connection.vendor == "postgresql" and request.method in permissions.SAFE_METHODS:
-                with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             return super().dispatch(request, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def repeatable_read_only():
+    """On PostgreSQL, outside any transaction: the transaction opened inside this block is
+    REPEATABLE READ, READ ONLY. The driver's own ``BEGIN`` says so (psycopg's ``isolation_level`` and
+    ``read_only``), so it costs no round trip of its own (a ``SET TRANSACTION`` would: one more wait
+    for a busy database on every GET). Restored afterwards. Inside a transaction (a test's, or an
+    outer atomic block) it changes nothing: that transaction's snapshot is the one read."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    raw = connection.connection
+    before = (raw.isolation_level, raw.read_only)
+    raw.isolation_level, raw.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        yield
+    finally:
+        if not raw.closed:
+            with contextlib.suppress(psycopg.Error):  # a broken connection is Django's to replace
+                raw.isolation_level, raw.read_only = before
 
 
 class ModelPermissionsMixin:
@@ -550,7 +656,28 @@ class TrackedRecordViewSet(ConsistentReadsMixin, ModelPermissionsMixin, ListFilt
         return data
 
     # --- actions ---
+    def get_renderers(self):
+        renderers = super().get_renderers()
+        if getattr(self, "swagger_fake_view", False):
+            # The schema documents the export on the list alone (``tracked_schema``), not on every answer.
+            return [renderer for renderer in renderers if not isinstance(renderer, NDJSONRenderer)]
+        return [*renderers, NDJSONRenderer()]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Only the export streams NDJSON; anything else asked for it (an error, a record) answers JSON.
+        if not getattr(response, "streaming", False) and isinstance(
+            getattr(request, "accepted_renderer", None), NDJSONRenderer
+        ):
+            request.accepted_renderer, request.accepted_media_type = FastJSONRenderer(), FastJSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def list(self, request, *args, **kwargs):
+        exporting = isinstance(getattr(request, "accepted_renderer", None), NDJSONRenderer)
+        if exporting and "since" not in request.query_params:
+            raise exceptions.ValidationError({"format": [_(
+                "NDJSON is the sync feed's export: add since= (empty for every record, or a cursor).")]})
+        if exporting:
+            return SyncFeed(self.model, self.representation).stream(request)
         if "since" in request.query_params:
             return SyncFeed(self.model, self.representation).response(request)
         queryset = self.filter_queryset(self.get_queryset())
@@ -667,7 +794,8 @@ SINCE = OpenApiParameter(
         "Incremental sync. Present (even empty) switches the list to the sync feed: every record created, "
         "changed or deleted after the cursor, in change order, deleted ones as tombstones. Empty: from the "
         "beginning (a full sync). Follow `next` to the last page, keep its `cursor` and send it next time. "
-        "No other filter applies; page_size does."
+        "No other filter applies; page_size does. With format=ndjson (or Accept: application/x-ndjson) the "
+        "whole feed after the cursor streams in one answer, a record a line, the cursor on the last line."
     ),
 )
 
@@ -871,7 +999,31 @@ def http_contract(result, generator, request, public):
             operation.setdefault("parameters", []).extend(
                 dict(p) for p in _CONDITIONAL_PARAMETERS if (p["in"], p["name"]) not in named
             )
+            if ("query", "since") in named and "200" in responses:
+                _document_export(operation, responses["200"])
     return result
+
+
+_EXPORT_FORMAT = {
+    "in": "query", "name": "format", "required": False, "schema": {"type": "string", "enum": ["json", "ndjson"]},
+    "description": _("ndjson (or Accept: application/x-ndjson), with since=: the sync feed's streamed export. "
+                     "Without since= it is a 400."),
+}
+
+
+def _document_export(operation: dict, ok: dict) -> None:
+    """A list with the sync feed also streams it as NDJSON (``SyncFeed.stream``): one record or tombstone
+    a line, in change order, then ``{"cursor": "…"}``. That answer is new each time: no ETag."""
+    ok["content"][NDJSON] = {"schema": {
+        "type": "string", "format": "binary",
+        "description": str(_('One JSON object a line (the records and tombstones of the feed, in change order), '
+                             'then a last line {"cursor": "…"}: send it as since= to continue with the feed.')),
+    }}
+    ok["headers"]["ETag"] = {**ok["headers"]["ETag"], "required": False}
+    ok["headers"]["ETag"]["description"] = str(ok["headers"]["ETag"]["description"]) + " " + str(
+        _("The NDJSON export has none."))
+    if not any(p.get("name") == "format" and p.get("in") == "query" for p in operation["parameters"]):
+        operation["parameters"].append(dict(_EXPORT_FORMAT))
 
 
 # --- The framework's reference data (read-only) -------------------------------------------------

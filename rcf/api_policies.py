@@ -263,13 +263,99 @@ def link_header(**links) -> str:
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
+    """Pages by number (``?page=N``, as ever) and by cursor: every ``next``
+    and ``previous`` link carries ``cursor``, the sort keys of the row the
+    page ends (or starts) at (rcf.keyset), so following ``next`` to page
+    2,000 costs what page 1 does; ``?page=N`` is answered with OFFSET.
+    ``count`` stays the exact number of records (an index-only count on the
+    live rows' partial indexes)."""
+
     page_size_query_param = "page_size"
+    cursor_query_param = "cursor"
 
     @property
     def max_page_size(self):
         return settings.RCF_API_MAX_PAGE_SIZE
 
+    def paginate_queryset(self, queryset, request, view=None):
+        from . import keyset
+
+        self.keyset_page = None
+        ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
+        if not ordering or not hasattr(queryset, "annotate"):
+            return super().paginate_queryset(queryset, request, view)
+        if not any(str(item).lstrip("-") in ("id", "pk") for item in ordering if isinstance(item, str)):
+            ordering.append("pk")
+        try:
+            self.keys = keyset.keys_of(queryset, ordering)
+        except TypeError:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        page_size = self.get_page_size(request)
+        if not page_size:
+            return None
+        cursor = request.query_params.get(self.cursor_query_param)
+        if cursor is not None:
+            try:
+                self.keyset_page = keyset.paginate(queryset, ordering, per_page=page_size, cursor=cursor,
+                                                   count=queryset.count(), strict=True)
+            except keyset.BadCursor:
+                raise exceptions.NotFound(_("Invalid cursor: follow the next and previous links as given.")) \
+                    from None
+            return list(self.keyset_page.object_list)
+        page_number = request.query_params.get(self.page_query_param) or 1
+        try:
+            self.keyset_page = keyset.paginate(queryset, ordering, per_page=page_size, page=page_number,
+                                               count=queryset.count(), strict=True)
+        except keyset.PageOutOfRange:
+            raise exceptions.NotFound(self.invalid_page_message.format(
+                page_number=page_number, message=_("That page contains no results"))) from None
+        return list(self.keyset_page.object_list)
+
+    def _link(self, cursor):
+        from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+        url = remove_query_param(self.request.build_absolute_uri(), self.page_query_param)
+        if not cursor:
+            return remove_query_param(url, self.cursor_query_param)
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_next_link(self):
+        if self.keyset_page is None:
+            return super().get_next_link()
+        return self._link(self.keyset_page.next_cursor) if self.keyset_page.has_next else None
+
+    def get_previous_link(self):
+        if self.keyset_page is None:
+            return super().get_previous_link()
+        return self._link(self.keyset_page.previous_cursor) if self.keyset_page.has_previous else None
+
     def get_paginated_response(self, data):
+        if self.keyset_page is not None:
+            from collections import OrderedDict
+
+            from rest_framework.response import Response
+
+            response = Response(OrderedDict([
+                ("count", self.keyset_page.counted), ("next", self.get_next_link()),
+                ("previous", self.get_previous_link()), ("results", data)]))
+            header = link_header(next=self.get_next_link(), prev=self.get_previous_link())
+            if header:
+                response["Link"] = header
+            return response
+        return self._page_number_response(data)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        parameters.append({
+            "name": self.cursor_query_param, "required": False, "in": "query",
+            "description": str(_("Where the page starts: the opaque value of a next or previous link. Follow the "
+                                 "links as given; a page number (page) still works, by offset.")),
+            "schema": {"type": "string"},
+        })
+        return parameters
+
+    def _page_number_response(self, data):
         # The pages are in the body (`next`, `previous`) and, for generic clients, in a Link header too.
         response = super().get_paginated_response(data)
         header = link_header(next=self.get_next_link(), prev=self.get_previous_link())

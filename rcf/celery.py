@@ -100,4 +100,10 @@ app.conf.beat_schedule = {
         "task": "scm_reports.tasks.send_weekly_digest",
         "schedule": _weekly_digest_schedule(),
     },
+    # The dashboard's summary rows (projects.counts) against a count from scratch, Sundays 04:30 Seoul
+    # time: an error in the log names any drift (repair: manage.py rebuild_dashboard_counts).
+    "dashboard-counts-check": {
+        "task": "projects.tasks.check_dashboard_counts",
+        "schedule": crontab(day_of_week=0, hour=4, minute=30),
+    },
 }

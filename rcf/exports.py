@@ -25,14 +25,21 @@ Text that a spreadsheet would take for a formula ("=HYPERLINK(…)", "+1",
 
 A ``Decimal`` keeps its scale: 12.50 is "12.50" in the CSV, and in the XLSX a
 number (still summable) whose number format shows two places (``#,##0.00``;
-``#,##0`` for a whole amount)."""
+``#,##0`` for a whole amount).
+
+At scale (issue 14) nothing here holds a whole file: the CSV is streamed
+(``csv_response`` is a ``StreamingHttpResponse``; ``csv_write`` writes an
+export job's file) and the XLSX is written with openpyxl's write-only mode
+(``xlsx_write``), rows taken from any iterable as they come."""
 
 import csv
 import io
+import itertools
 import unicodedata
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import translation
 from django.utils.functional import Promise
 
 from .marking import handling_marking
@@ -111,66 +118,128 @@ def decimal_number_format(value: Decimal) -> str:
     return "#,##0." + "0" * places if places else "#,##0"
 
 
-def csv_response(*, filename: str, header: list[str], rows) -> HttpResponse:
+class StreamingCSVResponse(StreamingHttpResponse):
+    """A CSV sent as it is made (issue 14: a large export never sits whole in
+    the worker's memory). Its ``content``, for a caller that wants the whole
+    text at once (a test, a script), is the stream read to its end."""
+
+    @property
+    def content(self) -> bytes:
+        if not hasattr(self, "_whole"):
+            self._whole = b"".join(self.streaming_content)
+        return self._whole
+
+
+def csv_chunks(*, header: list[str], rows, batch: int = 500, on_row=None):
+    """The CSV's bytes (UTF-8, a BOM first so Excel reads Korean names),
+    ``batch`` rows at a time: the handling marking (RCF_HANDLING_MARKING)
+    when set, the header, the rows."""
     buffer = io.StringIO()
     # Every text field quoted: a separator in a value (",", or ";" where a spreadsheet lists with it) never
     # starts a new cell there; numbers stay unquoted.
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
+    buffer.write("\ufeff")
     marking = handling_marking()
     if marking:  # the handling marking on the first row (RCF_HANDLING_MARKING); nothing when none is set
         writer.writerow([_csv_cell(marking)])
     writer.writerow([_csv_cell(v) for v in header])
+    pending = 0
     for row in rows:
         writer.writerow([_csv_cell(v) for v in row])
-    # A BOM so Excel opens UTF-8 (Korean names) correctly.
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        if on_row is not None:
+            on_row()
+        pending += 1
+        if pending >= batch:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
+
+
+def csv_write(out, *, header: list[str], rows, on_row=None) -> None:
+    """The CSV into a binary file (an export job's)."""
+    for chunk in csv_chunks(header=header, rows=rows, on_row=on_row):
+        out.write(chunk)
+
+
+def _in_language(language, chunks):
+    with translation.override(language):
+        yield from chunks
+
+
+def csv_response(*, filename: str, header: list[str], rows) -> StreamingCSVResponse:
+    """The CSV streamed: ``rows`` (any iterable) are read as the response is sent (after the view returned:
+    in the request's language all the same)."""
+    response = StreamingCSVResponse(_in_language(translation.get_language(), csv_chunks(header=header, rows=rows)),
+                                    content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
-def _xlsx_row(sheet, values) -> list:
+def _xlsx_row(sheet, values, *, bold: bool = False) -> None:
     """``values`` as the sheet's next row: text as string cells (the exact
     text, never a formula), decimals as numbers showing their scale."""
-    from openpyxl.cell import Cell
+    from openpyxl.cell import WriteOnlyCell
 
     cells = []
     for value in values:
         value = printable(_plain(value))
-        cell = Cell(sheet, value=value)
+        cell = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str):
             cell.data_type = "s"  # after the value: openpyxl takes a text starting with "=" for a formula
             if _formula_like(value):
                 cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
         elif isinstance(value, Decimal) and value.is_finite():
             cell.number_format = decimal_number_format(value)
+        if bold:
+            cell.font = _bold()
         cells.append(cell)
     sheet.append(cells)
-    return cells
 
 
-def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -> HttpResponse:
-    """sheets: (title, header, rows). Header row bold and frozen, columns sized."""
-    from openpyxl import Workbook
+def _bold():
     from openpyxl.styles import Font
+
+    return Font(bold=True)
+
+
+_SIZED_ROWS = 500  # the columns are sized on the first rows (a write-only sheet takes its widths before any row)
+
+
+def xlsx_write(out, *, sheets, on_row=None) -> None:
+    """The workbook into ``out`` (a path or a binary file), with openpyxl's
+    write-only mode: rows go to the file as they come, so memory stays flat
+    whatever their number. sheets: (title, header, rows: any iterable).
+    Header row bold and frozen, columns sized on the first 500 rows."""
+    from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook = Workbook(write_only=True)
     marking = handling_marking()
     for title, header, rows in sheets:
         sheet = workbook.create_sheet(title=printable(str(title))[:31])
-        if marking:  # the handling marking on each sheet's first row (RCF_HANDLING_MARKING)
-            _xlsx_row(sheet, [marking])[0].font = Font(bold=True)
-        for cell in _xlsx_row(sheet, header):
-            cell.font = Font(bold=True)
-        for row in rows:
-            _xlsx_row(sheet, row)
+        rows = iter(rows)
+        first = list(itertools.islice(rows, _SIZED_ROWS))
         sheet.freeze_panes = "A3" if marking else "A2"
         for index, name in enumerate(header, start=1):
-            longest = max([len(str(name))] + [len(str(r[index - 1] or "")) for r in rows[:500]])
+            longest = max([len(str(name))] + [len(str(r[index - 1] or "")) for r in first])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(10, longest + 2), 60)
+        if marking:  # the handling marking on each sheet's first row (RCF_HANDLING_MARKING)
+            _xlsx_row(sheet, [marking], bold=True)
+        _xlsx_row(sheet, header, bold=True)
+        for row in itertools.chain(first, rows):
+            _xlsx_row(sheet, row)
+            if on_row is not None:
+                on_row()
+    workbook.save(out)
+
+
+def xlsx_response(*, filename: str, sheets: list[tuple[str, list[str], list]]) -> HttpResponse:
+    """sheets: (title, header, rows). A small workbook, made in the request
+    (a large one is an export job: rcf.export_jobs)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    xlsx_write(buffer, sheets=sheets)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

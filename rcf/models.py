@@ -472,3 +472,51 @@ class ImportRun(models.Model):
 
     def __str__(self):
         return f"{self.kind} import {self.pk} ({self.status})"
+
+
+class ExportRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for the worker")
+    RUNNING = "running", _("Being made")
+    DONE = "done", _("Ready to download")
+    FAILED = "failed", _("Failed")
+
+
+class ExportRun(models.Model):
+    """One export made in the background (rcf.export_jobs, issue 14): a large
+    CSV or XLSX, or the SCM report's PDF. ``params`` are what the worker needs
+    to make it again (the page's filters, a year); the finished file waits in
+    ``RCF_EXPORT_DIR`` under ``stored_name`` (random) for its owner only."""
+
+    kind = models.CharField(_("kind"), max_length=30)
+    fmt = models.CharField(_("format"), max_length=10)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(_("language"), max_length=10, blank=True,
+                                help_text=_("The requester's: the file and the e-mail are in it."))
+    file_name = models.CharField(_("file name"), max_length=200)
+    stored_name = models.CharField(_("stored file"), max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=ExportRunStatus.choices,
+                              default=ExportRunStatus.QUEUED)
+    stage = models.CharField(_("stage"), max_length=20, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows in all"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("last seen on its page"), null=True, blank=True)
+    mailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export run")
+        verbose_name_plural = _("export runs")
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="export_run_mine")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExportRunStatus.values), name="export_run_status_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} export {self.pk} ({self.status})"

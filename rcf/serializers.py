@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections import defaultdict
+from itertools import groupby
+from operator import itemgetter
 
+import orjson
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import connection, models
-from django.db.models import BooleanField
+from django.db.models import BooleanField, Func
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from rest_framework import ISO_8601, serializers
@@ -145,14 +147,23 @@ _NATIVE = (
 
 class BulkRepresentation:
     """The representation of many records of one serializer, read with
-    ``values_list`` and one query per many-to-many field.
+    ``values_list`` and one query per many-to-many field (on PostgreSQL, all
+    of them in one round trip: ``related``).
 
     The sync feed hands out 100,000 records in a full sync; DRF's
     field-by-field ``to_representation`` on model instances costs several
     times the query itself. This reads the serializer's own fields (so the
     shape cannot drift from the schema) and converts only what needs it
-    (dates, decimals) with the field's own ``to_representation``.
-    tests/api/test_representation.py proves the output equals DRF's.
+    (dates, decimals), a column at a time, with the field's own
+    ``to_representation``. tests/api/test_representation.py proves the output
+    equals DRF's.
+
+    A many-to-many field's values come sorted by record, then in DRF's order,
+    and are split into runs in Python (``array_agg(… ORDER BY …)`` sorts once
+    per record, several times slower); on PostgreSQL the records are chosen by
+    one array parameter, not an ``IN`` list. On PostgreSQL a UTC timestamp
+    arrives as the text DRF would write (``UTCISOText``), so no datetime is
+    built in Python only to be formatted again.
 
     Supported fields: model columns, ``SlugRelatedField`` and
     ``PrimaryKeyRelatedField`` on a foreign key or a many-to-many field.
@@ -163,9 +174,11 @@ class BulkRepresentation:
         self.model = serializer.Meta.model
         self.table = self.model._meta.db_table
         self.columns: list[str] = []
-        self.plan: list[tuple[str, int, object]] = []  # (name, column index, converter or None)
+        self.plan: list[tuple[str, int, object]] = []  # (name, column index, column converter or None)
         self.many: list[tuple[str, object]] = []  # (name, function(ids) -> {id: [values]})
         self.names: list[str] = []
+        self.utc_texts: dict[int, str] = {}  # column index -> column, for timestamps PostgreSQL formats
+        self._batched_sql: str | bool | None = None  # related(): the fields' queries in one, once compiled
         for name, field in serializer.fields.items():
             if field.write_only:
                 continue
@@ -182,9 +195,12 @@ class BulkRepresentation:
             elif isinstance(field, serializers.RelatedField | serializers.SerializerMethodField) or field.source == "*":
                 raise ImproperlyConfigured(f"{serializer_class.__name__}.{name}: not supported by BulkRepresentation")
             else:
-                self.model._meta.get_field(field.source)  # a column, or FieldDoesNotExist says which is not
+                model_field = self.model._meta.get_field(field.source)  # FieldDoesNotExist says which is not a column
                 column = field.source
-                convert = None if isinstance(field, _NATIVE) else field.to_representation
+                convert = None if isinstance(field, _NATIVE) else _column_converter(field)
+                if (isinstance(field, UTCDateTimeField) and field._iso and isinstance(model_field, models.DateTimeField)
+                        and column not in self.columns):
+                    self.utc_texts[self._column(column)] = column
             self.plan.append((name, self._column(column), convert))
 
     def _column(self, path: str) -> int:
@@ -212,46 +228,154 @@ class BulkRepresentation:
         quote = connection.ops.quote_name
         owner_column = f"{quote(through._meta.db_table)}.{quote(source + '_id')}"
 
-        def read(ids):
-            found = defaultdict(list)
+        def read(pks: list) -> dict:
+            """``{pk: [values]}`` for the records ``pks``: rows sorted by record, then in DRF's order,
+            split into runs here (``array_agg(… ORDER BY …)`` would sort once per record in the
+            database, slower than the Python)."""
             if connection.vendor == "postgresql":
-                # One array parameter, not an IN list of 1,000 placeholders
-                # (each one prepared by Django and split out by the driver).
-                owners = RawSQL(f"{owner_column} = ANY(%s)", [ids], output_field=BooleanField())  # noqa: S611
+                # One array parameter, not an IN list of 1,000 placeholders; integer keys as one array
+                # literal (the driver would quote a list of 1,000 ints in Python).
+                if all(type(pk) is int for pk in pks):
+                    owners = RawSQL(f"{owner_column} = ANY(%s::bigint[])",  # noqa: S611
+                                    ["{" + ",".join(map(str, pks)) + "}"], output_field=BooleanField())
+                else:
+                    owners = RawSQL(f"{owner_column} = ANY(%s)", [pks], output_field=BooleanField())  # noqa: S611
                 rows = through.objects.filter(owners)
             else:
-                rows = through.objects.filter(**{f"{source}__in": ids})
-            rows = rows.order_by(*ordering).values_list(f"{source}_id", value)
-            for owner, item in rows:
-                found[owner].append(item)
-            return found
+                rows = through.objects.filter(**{f"{source}__in": pks})
+            rows = rows.order_by(f"{source}_id", *ordering).values_list(f"{source}_id", value)
+            return {owner: [item for _owner, item in run] for owner, run in groupby(rows, key=itemgetter(0))}
 
+        def postgresql_sql() -> str:
+            """PostgreSQL: the same query as SQL with one placeholder, the owners as an array literal."""
+            owners = RawSQL(f"{owner_column} = ANY(%s::bigint[])", ["{}"], output_field=BooleanField())  # noqa: S611
+            rows = through.objects.filter(owners).order_by(f"{source}_id", *ordering).values_list(
+                f"{source}_id", value)
+            sql, _params = rows.query.sql_with_params()
+            return sql
+
+        read.postgresql_sql = postgresql_sql
         return read
+
+    def related(self, pks: list) -> list[dict]:
+        """``{pk: [values]}`` for each many-to-many field (in ``self.many``'s order): one query per
+        field for the whole page; on PostgreSQL all of them in one round trip (the driver binds
+        the parameters client-side, so several statements go in one ``execute``: a busy
+        database's wait is paid once a page, not once a field)."""
+        if not self.many or not pks:
+            return [{} for _many in self.many]
+        if not (self._database_formats() and self._batched_sql is not False
+                and all(type(pk) is int for pk in pks)):
+            return [read(pks) for _name, read in self.many]
+        if self._batched_sql is None:
+            import psycopg
+
+            connection.ensure_connection()
+            factory = getattr(connection.connection, "cursor_factory", None)
+            client_side = isinstance(factory, type) and issubclass(factory, psycopg.ClientCursor)
+            self._batched_sql = "; ".join(read.postgresql_sql() for _name, read in self.many) if client_side \
+                else False
+            if self._batched_sql is False:
+                return [read(pks) for _name, read in self.many]
+        array = "{" + ",".join(map(str, pks)) + "}"
+        found = []
+        with connection.cursor() as cursor:
+            cursor.execute(self._batched_sql, [array] * len(self.many))
+            for at in range(len(self.many)):
+                if at:
+                    cursor.nextset()
+                found.append({owner: [item for _owner, item in run]
+                              for owner, run in groupby(cursor.fetchall(), key=itemgetter(0))})
+        return found
+
+    @staticmethod
+    def _database_formats() -> bool:
+        return connection.vendor == "postgresql"
+
+    @property
+    def width(self) -> int:
+        """How many columns :meth:`values` selects before the caller's extra ones."""
+        return len(self.columns)
 
     # The columns a caller must select, in this order, before any extra ones.
     def values(self, queryset, *extra: str):
+        if self.utc_texts and self._database_formats():
+            texts = {f"_utc_text_{column}": UTCISOText(column) for column in self.utc_texts.values()}
+            queryset = queryset.annotate(**texts)
+            columns = [f"_utc_text_{c}" if i in self.utc_texts else c for i, c in enumerate(self.columns)]
+            return queryset.values_list(*columns, *extra)
         return queryset.values_list(*self.columns, *extra)
 
     def represent(self, rows) -> list[dict]:
         """Representations of ``rows`` (tuples from :meth:`values`, in order)."""
-        rows = list(rows)
-        pk_index = self.columns.index("id")
-        related = [(name, read([row[pk_index] for row in rows])) for name, read in self.many] if rows else []
-        plan = self.plan
-        result = []
-        for row in rows:
-            record = {
-                name: (row[i] if convert is None or row[i] is None else convert(row[i])) for name, i, convert in plan
-            }
-            pk = row[pk_index]
-            for name, found in related:
-                record[name] = list(found.get(pk, ()))
-            result.append(record)
-        return result
+        rows = rows if isinstance(rows, list) else list(rows)
+        if not rows:
+            return []
+        columns = list(zip(*rows, strict=True))  # a column at a time: each converter runs over a list
+        pks = list(columns[self.columns.index("id")])
+        formatted = self.utc_texts if self._database_formats() else {}
+        related = {name: [found.get(pk) or [] for pk in pks] for (name, _read), found in zip(
+            self.many, self.related(pks), strict=True)}
+        out = []
+        for name, i, convert in self.plan:
+            if name in related:
+                out.append(related[name])
+            elif convert is None or i in formatted:
+                out.append(columns[i])
+            else:
+                out.append(convert(columns[i]))
+        names = [name for name, _i, _convert in self.plan]
+        return [dict(zip(names, record, strict=True)) for record in zip(*out, strict=True)]
 
     def one(self, pk) -> dict:
         rows = self.values(self.model.all_objects.filter(pk=pk))
         return self.represent(rows)[0]
+
+
+class UTCISOText(Func):
+    """PostgreSQL: a timestamp as ``UTCDateTimeField`` writes it, ``2026-01-02T03:04:05Z`` or, when it
+    has microseconds, ``2026-01-02T03:04:05.000007Z`` (``datetime.isoformat``'s two forms)."""
+
+    output_field = models.TextField()
+    template = (
+        "(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        "CASE WHEN to_char(%(expressions)s AT TIME ZONE 'UTC', 'US') = '000000' THEN 'Z' "
+        "ELSE to_char(%(expressions)s AT TIME ZONE 'UTC', '.US\"Z\"') END)"
+    )
+
+
+def _is_iso_date(field) -> bool:
+    return (isinstance(field, serializers.DateField) and not isinstance(field, serializers.DateTimeField)
+            and str(getattr(field, "format", api_settings.DATE_FORMAT)).lower() == ISO_8601)
+
+
+def _column_converter(field):
+    """``field.to_representation`` over a column (None stays None), in one orjson call for
+    timestamps and ISO dates: orjson writes a UTC datetime as DRF's ``UTCDateTimeField`` does
+    (``2026-01-02T03:04:05.000007Z``) and a date as ``date.isoformat()``; a value it writes
+    otherwise (another offset, a naive datetime) goes through the field itself."""
+    convert = field.to_representation
+    iso = isinstance(field, UTCDateTimeField) and field._iso
+    iso_date = _is_iso_date(field)
+
+    def one_by_one(values):
+        return [None if value is None else convert(value) for value in values]
+
+    if not (iso or iso_date):
+        return one_by_one
+
+    def column(values):
+        try:
+            texts = orjson.loads(orjson.dumps(values, option=orjson.OPT_UTC_Z))
+        except (orjson.JSONEncodeError, TypeError):
+            return one_by_one(values)
+        if iso:
+            return [text if text is None or (text[-1] == "Z" and type(value) is datetime.datetime) else convert(value)
+                    for text, value in zip(texts, values, strict=True)]
+        return [text if text is None or type(value) is datetime.date else convert(value)
+                for text, value in zip(texts, values, strict=True)]
+
+    return column
 
 
 # --- Shapes the API answers with beside the records -----------------------------------

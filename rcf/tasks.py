@@ -46,3 +46,16 @@ def import_run(run_id: int) -> str:
     from . import import_jobs
 
     return import_jobs.import_run_execute(run_id)
+
+
+# A large export or the SCM report's PDF (rcf.export_jobs): like an import, its own time limit, acknowledged on
+# receipt; a worker that dies mid-run leaves a run the page shows as failed (stale heartbeat).
+@shared_task(name="rcf.tasks.export_run", ignore_result=True, acks_late=False, reject_on_worker_lost=False,
+             time_limit=getattr(settings, "RCF_EXPORT_TIME_LIMIT_SECONDS", 3600),
+             soft_time_limit=max(getattr(settings, "RCF_EXPORT_TIME_LIMIT_SECONDS", 3600) - 60,
+                                 getattr(settings, "RCF_EXPORT_TIME_LIMIT_SECONDS", 3600) * 0.9))
+def export_run(run_id: int) -> str:
+    """Make the file an export run waits for (see rcf.export_jobs)."""
+    from . import export_jobs
+
+    return export_jobs.export_run_execute(run_id)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("profile/", include("contacts.profile_views")),  # the signed-in user's own page (name "profile")
     path("projects/", include("projects.urls")),
+    path("exports/", include("rcf.export_urls")),  # exports made in the background (issue 14)
     path("engagements/", include("projects.engagement_urls")),  # engagements (issue 11)
     path("actions/", include("projects.action_urls")),  # action items (issue 11)
     path("", include("scm_reports.urls")),

@@ -232,7 +232,7 @@ class TrackedFormView(StaffView):
 
 
 def render_filtered_list(request, *, filterset, queryset, page_template: str, results_template: str,
-                         name: str, per_page: int = 25, query=None, **extra):
+                         name: str, per_page: int = 25, query=None, page=None, **extra):
     """A list page: ``queryset`` (already filtered by ``filterset``) a page at
     a time, the query string without ``page`` for the paging links, and only
     the results fragment when htmx asks for the ``results`` target (the filter
@@ -240,9 +240,11 @@ def render_filtered_list(request, *, filterset, queryset, page_template: str, re
     from django.core.paginator import Paginator
     from django.utils.cache import patch_vary_headers
 
-    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    if page is None:  # else a page the caller made (rcf.keyset: seek pagination, a capped count)
+        page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
     query = (query if query is not None else request.GET).copy()
     query.pop("page", None)
+    query.pop("cursor", None)
     context = {"filter": filterset, "page": page, name: page.object_list, "count": page.paginator.count,
                "query": query.urlencode(), **extra}
     template = results_template if request.htmx and request.htmx.target == "results" else page_template

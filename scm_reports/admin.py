@@ -19,6 +19,17 @@ class SCMCycleAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
     search_fields = ("location", "notes")
     ordering = ("-year",)
 
+    # A cycle's windows move the dashboard's summary rows (services.scm_windows_moving).
+    def save_model(self, request, obj, form, change):
+        with services.scm_windows_moving():
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        services.scm_cycle_delete(cycle=obj, by=request.user)
+
+    def restore_instance(self, request, obj):
+        services.scm_cycle_restore(cycle=obj, by=request.user)
+
 
 @admin.register(SCMPresentation)
 class SCMPresentationAdmin(TrackedModelAdmin, SimpleHistoryAdmin):

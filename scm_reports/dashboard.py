@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
 
+from projects import counts as project_counts
 from projects import selectors as project_selectors
 from projects.filters import filter_by_area, filter_by_year
 from projects.models import CooperativeProject, ProjectStatus, ProjectTransition
@@ -27,8 +28,8 @@ from .selectors import (
 )
 
 S = ProjectStatus
-# Work still going on: the coverage of partner countries counts these.
-ACTIVE_STATUSES = (S.CONCEPT, S.UNDER_REVIEW, S.PRIORITIZED, S.READY, S.PRESENTED, S.IN_IMPLEMENTATION)
+# Work still going on: the coverage of partner countries counts these (kept in projects.counts' summary rows).
+ACTIVE_STATUSES = project_counts.ACTIVE_STATUSES
 PIPELINE_STATUSES = (S.UNDER_REVIEW, S.PRIORITIZED)
 PIPELINE_LIMIT = 25
 PRESENTED_STATUSES = (S.PRESENTED, S.IN_IMPLEMENTATION, S.COMPLETED)
@@ -72,11 +73,10 @@ def next_scm(readiness: list[YearReadiness], today: datetime.date) -> YearReadin
     return this_year
 
 
-def area_status_matrix(projects: QuerySet, areas: list[PriorityArea]) -> dict:
-    counts = {
-        (row["priority_area"], row["status"]): row["n"]
-        for row in projects.order_by().values("priority_area", "status").annotate(n=Count("pk"))
-    }
+def area_status_matrix(filters: DashboardFilters, areas: list[PriorityArea]) -> dict:
+    """Projects per primary area and status under ``filters``, from the
+    summary rows (``projects.counts``). One query."""
+    counts = project_counts.matrix_counts(filters)
     statuses = list(S)
     rows = []
     for area in areas:
@@ -88,7 +88,9 @@ def area_status_matrix(projects: QuerySet, areas: list[PriorityArea]) -> dict:
 
 def pipeline(projects: QuerySet, today: datetime.date, limit: int = PIPELINE_LIMIT) -> dict:
     """Projects under review or prioritised, highest priority first, with the
-    days they have spent in their current stage."""
+    days they have spent in their current stage. At most ``limit``, read in
+    order along the ``project_live_pipeline`` index (status, priority, latest
+    change, id): no sort of every project in the pipeline (issue 14)."""
     entered = ProjectTransition.objects.filter(project=OuterRef("pk"), to_status=OuterRef("status")).order_by(
         "-at").values("at")[:1]
     queryset = (
@@ -107,13 +109,12 @@ def pipeline(projects: QuerySet, today: datetime.date, limit: int = PIPELINE_LIM
     return {"projects": rows, "limit": limit}
 
 
-def partner_coverage(projects: QuerySet, today: datetime.date) -> list[dict]:
+def partner_coverage(filters: DashboardFilters, today: datetime.date) -> list[dict]:
     """Every ASEAN and Pacific Island country (members as of ``today``) with
-    its number of active projects; the ones with none come first."""
-    active = projects.filter(status__in=ACTIVE_STATUSES)
-    countries = PartnerCountry.objects.filter(group__in=FOCUS_GROUPS).annotate(
-        active_projects=Count("projects", filter=Q(projects__in=active.values("pk")), distinct=True)
-    ).order_by("group", "name")
+    its number of active projects under ``filters``; the ones with none come
+    first. One query: the countries with their summary rows (``projects.counts``)."""
+    countries = project_counts.with_active_projects(
+        PartnerCountry.objects.filter(group__in=FOCUS_GROUPS).order_by("group", "name"), filters)
     groups = {g: [] for g in FOCUS_GROUPS}
     for country in countries:
         if country.is_member_on(today):
@@ -156,16 +157,20 @@ class Dashboard:
 
 
 def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, areas=None) -> Dashboard:
-    """Everything the dashboard shows, in 12 queries whatever the amount of
-    data (a year filter adds nothing: the SCM windows come from the cycles
-    read once): 8 for readiness, flags, areas and the project views, 1 for
-    the projects in implementation by health, 1 for the resource totals, 2
-    for the readiness timeline's project names. The timeline, like the
-    readiness rule, ignores the filters: a year is met or not for everyone."""
+    """Everything the dashboard shows, in a fixed number of queries whatever
+    the amount of data (a year filter adds nothing: the SCM windows come from
+    the cycles read once). Every figure (readiness per year, the area x
+    status matrix, the coverage of partner countries, the projects in
+    implementation per health, the resource totals) is read from the summary
+    rows ``projects.counts`` keeps current, a few hundred rows, never the
+    projects; only the lists (pipeline, projects in implementation, the
+    timeline's names) read projects, each at most a page along an index.
+    The timeline, like the readiness rule, ignores the filters: a year is met
+    or not for everyone."""
     filters = filters or DashboardFilters()
     cycles = list(SCMCycle.objects.order_by("year"))
     windows = _windows(cycles)
-    readiness = readiness_by_year(today=today, cycles=cycles)
+    readiness = readiness_by_year(today=today, cycles=cycles, source="counts")
     areas = list(areas if areas is not None else PriorityArea.objects.all())
     projects = filtered_projects(filters, windows)
     upcoming = next_scm(readiness, today)
@@ -178,12 +183,13 @@ def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, 
         open_flags=list(ReadinessFlag.objects.filter(resolved_at__isnull=True).select_related("scm_cycle")
                         .order_by("year", "kind")),
         areas=areas,
-        matrix=area_status_matrix(projects, areas),
+        matrix=area_status_matrix(filters, areas),
         pipeline=pipeline(projects, today),
-        coverage=partner_coverage(projects, today),
+        coverage=partner_coverage(filters, today),
         years=[r.year for r in readiness],
-        implementation=project_selectors.implementation_by_health(projects=projects, today=today),
-        resource_totals=project_selectors.resource_totals(projects=projects),
+        implementation=project_selectors.implementation_by_health(
+            projects=projects, today=today, counts=project_counts.health_counts(filters, today)),
+        resource_totals=project_counts.resource_totals(filters),
     )
 
 
@@ -192,8 +198,10 @@ def dashboard(*, today: datetime.date, filters: DashboardFilters | None = None, 
 
 def scm_report(*, year: int, today: datetime.date) -> dict | None:
     """What the lead POCs take into the SCM of ``year``: the projects that
-    count for it by priority area, what became of those presented at earlier
-    SCMs, the year's flags, and the coverage of the areas and partner groups."""
+    count for it by priority area (in full), what became of those presented at
+    earlier SCMs (``earlier_counts``: counts per year and status, not every
+    project), the year's flags, and the coverage of the areas and partner
+    groups. A fixed number of queries, whatever the data."""
     cycles = list(SCMCycle.objects.order_by("year"))
     readiness = {r.year: r for r in readiness_by_year(today=today, cycles=cycles)}
     row = readiness.get(year)
@@ -204,7 +212,7 @@ def scm_report(*, year: int, today: datetime.date) -> dict | None:
         "priority_area", "us_lead_poc__organization", "rok_lead_poc__organization"
     ).prefetch_related("partner_countries", "additional_areas")
     counting = list(base.filter(scm_year=year).order_by("priority_area__sort_order", "priority", "title"))
-    earlier = list(base.filter(scm_year__lt=year).order_by("-scm_year", "priority_area__sort_order", "title"))
+    earlier = earlier_counts(year=year, windows=windows)
     areas = list(PriorityArea.objects.all())
     by_area = [{"area": a, "projects": [p for p in counting if p.priority_area_id == a.pk]} for a in areas]
     touched = {p.priority_area_id for p in counting} | {a.pk for p in counting for a in p.additional_areas.all()}
@@ -234,6 +242,32 @@ def scm_report(*, year: int, today: datetime.date) -> dict | None:
         # The counting projects' resources per side, kind and currency (issue 11).
         "resource_totals": project_selectors.resource_totals(projects=base.filter(scm_year=year)),
     }
+
+
+def earlier_counts(*, year: int, windows: dict) -> list[dict]:
+    """The projects that counted for each SCM before ``year``, latest year
+    first: ``year``, ``total`` and ``statuses`` (``status``, ``label``,
+    ``count``, in lifecycle order, only those with projects). One grouped
+    query along the ready_on index; the report links each figure to the
+    project list of that SCM year."""
+    from django.db.models import Count
+
+    from .selectors import year_ready_range
+
+    queryset = projects_counting(CooperativeProject.objects.order_by(), windows).filter(scm_year__lt=year)
+    days = year_ready_range(year, windows)
+    if days is not None:
+        queryset = queryset.filter(ready_on__lt=days[0])  # the index's range: everything before the year's window
+    counts: dict[int, dict[str, int]] = {}
+    for scm_year, status, n in queryset.values("scm_year", "status").annotate(n=Count("pk")).values_list(
+            "scm_year", "status", "n"):
+        counts.setdefault(scm_year, {})[status] = n
+    return [
+        {"year": scm_year, "total": sum(by_status.values()),
+         "statuses": [{"status": s.value, "label": s.label, "count": by_status[s.value]}
+                      for s in S if by_status.get(s.value)]}
+        for scm_year, by_status in sorted(counts.items(), reverse=True)
+    ]
 
 
 # --- Joint concurrence: what the signed-in lead POC is asked to answer -------------------
@@ -295,29 +329,52 @@ class TimelineYear:
         return -days if days is not None and days < 0 else None
 
 
+def _prioritised_total() -> int:
+    """How many live projects are prioritised: from the dashboard's summary
+    rows (``projects.counts``, all filters off), never a count of the projects."""
+    return sum(n for (_area, status), n in project_counts.matrix_counts(None).items() if status == S.PRIORITIZED)
+
+
 def ready_candidates(limit: int = TIMELINE_NAMES) -> dict:
     """The projects that could still count for the next SCM: prioritised ones,
     those with a "Ready" proposal awaiting the other side's concurrence first,
-    then by priority. One query."""
-    from django.db.models import Exists
-
+    then by priority and title. ``projects`` (at most ``limit``), ``more`` (how
+    many others are prioritised) and ``proposed`` (how many await
+    concurrence). Two queries, neither growing with the data: the names (the
+    proposed ones from the open proposals, counted there too, the others along
+    the ``project_live_candidates`` index, each at most ``limit``, in one
+    query) and the prioritised total from the summary rows."""
     from projects.models import Concurrence, ConcurrenceStep, ProposingSide
+    from projects.selectors import first_rows_each
 
-    proposals = Concurrence.objects.filter(
-        project=OuterRef("pk"), step=ConcurrenceStep.READY, concurred_at__isnull=True, declined_at__isnull=True,
-        withdrawn_at__isnull=True)
-    rows = list(
-        CooperativeProject.objects.filter(status=S.PRIORITIZED)
-        .annotate(ready_proposed=Exists(proposals), proposing_side=Subquery(proposals.values("side")[:1]))
-        .only("pk", "title", "title_ko", "priority", "status")
-        .order_by(F("ready_proposed").desc(), F("priority").asc(nulls_last=True), "title", "pk")
-    )
+    open_ready = Concurrence.objects.filter(step=ConcurrenceStep.READY, concurred_at__isnull=True,
+                                            declined_at__isnull=True, withdrawn_at__isnull=True)
+    prioritised = CooperativeProject.objects.filter(status=S.PRIORITIZED).only(
+        "pk", "title", "title_ko", "priority", "status")
+    # The proposed ones are few (open proposals): counted in the same query (a window over them, before LIMIT).
+    proposed_first = (prioritised.filter(pk__in=open_ready.values("project"))
+                      .annotate(proposing_side=Subquery(open_ready.filter(project=OuterRef("pk")).values("side")[:1]),
+                                proposed_total=Window(Count("pk")))
+                      .order_by("priority", "title", "pk")[:limit])
+    others = (prioritised.exclude(pk__in=open_ready.values("project"))
+              .annotate(proposing_side=Value(None, output_field=CharField()),
+                        proposed_total=Value(0, output_field=IntegerField()))
+              .order_by("priority", "title", "pk")[:limit])
+    named = first_rows_each([proposed_first, others])
+    proposed = named[0].proposed_total if named and named[0].rcf_part == 0 else 0
+    rows = named[:limit]
     for project in rows:
+        project.ready_proposed = project.proposing_side is not None
         project.awaited_side = None
         if project.ready_proposed:
             project.awaited_side = ProposingSide.ROK if project.proposing_side == ProposingSide.US else ProposingSide.US
-    return {"projects": rows[:limit], "more": max(len(rows) - limit, 0),
-            "proposed": sum(1 for p in rows if p.ready_proposed)}
+    return {"projects": rows, "more": max(_prioritised_total() - len(rows), 0), "proposed": proposed}
+
+
+def _ready_days(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The days from ``start`` to ``end`` on which live projects became ready
+    (the timeline's dots): from the summary rows, one query of at most a row a day."""
+    return [day for day, _n in project_counts.ready_days(start, end)]
 
 
 def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, focus: YearReadiness | None,
@@ -327,7 +384,13 @@ def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, 
     last recorded SCM has met, the next year too (unscheduled: no SCM
     recorded yet). Two queries: the counting projects' names, and the
     prioritised projects that could still count (shown for the next SCM
-    when nothing counts for it yet)."""
+    when nothing counts for it yet).
+
+    Bounded whatever the data (issue 14): at most ``TIMELINE_NAMES`` names a
+    year in one query along the ready_on index (``counting_projects_by_year``),
+    "and n more" from the readiness counts, the dots from the days projects
+    became ready (the summary rows: one row a day at most), and the
+    candidates in two small queries (``ready_candidates``)."""
     from rcf.validators import YEAR_MAX
 
     from . import charts
@@ -343,19 +406,23 @@ def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, 
     if focus is not None and focus.meeting_date is not None and focus.meeting_date < today and rows \
             and rows[-1].year > focus.year:
         focus_year = rows[-1].year  # this year's SCM has met: the next one is the one to work towards
-    named = counting_projects_by_year(years=[r.year for r in rows], windows=windows)
+    named = counting_projects_by_year(years=[r.year for r in rows], windows=windows, limit=TIMELINE_NAMES)
     candidates = ready_candidates()
+    drawn = [r for r in rows if r.window_start is not None and r.deadline is not None]
+    days = _ready_days(min(r.window_start for r in drawn), max(r.deadline for r in drawn)) if drawn else []
     result = []
     for row in rows:
         projects = named.get(row.year, [])
+        counting_days = [d for d in days if row.window_start is not None and row.deadline is not None
+                         and row.window_start <= d <= row.deadline]
         item = TimelineYear(
             readiness=row,
             is_next=row.year == focus_year,
             is_past=row.meeting_date is not None and row.meeting_date < today,
             projects=projects[:TIMELINE_NAMES],
-            more=max(row.counting_projects - TIMELINE_NAMES, 0),
+            more=max(row.counting_projects - len(projects[:TIMELINE_NAMES]), 0),
             met_on=projects[0].ready_on if projects and row.state == ReadinessState.COVERED else None,
-            window=charts.readiness_window(row, today=today, ready_days=[p.ready_on for p in projects]),
+            window=charts.readiness_window(row, today=today, ready_days=counting_days),
             has_report=row.year in listed,
         )
         if item.is_next and not row.counting_projects:

@@ -22,15 +22,23 @@ def _local(moment):
     return timezone.localtime(moment).replace(tzinfo=None) if moment else None
 
 
+def _status(labels: dict, project) -> str:
+    """A project's status label, looked up once per status for the whole workbook."""
+    if project.status not in labels:
+        labels[project.status] = str(project.get_status_display())
+    return labels[project.status]
+
+
 def report_xlsx(report: dict):
-    counting = [
+    labels: dict = {}
+    counting = (
         [str(p.priority_area), p.localized_title, p.localized_summary,
          ", ".join(str(c) for c in p.partner_countries.all()),
-         *_pocs(p), p.ready_on, str(p.get_status_display())]
+         *_pocs(p), p.ready_on, _status(labels, p)]
         for p in report["counting"]
-    ]
-    earlier = [[p.scm_year, p.localized_title, str(p.priority_area), str(p.get_status_display()), p.ready_on]
-               for p in report["earlier"]]
+    )
+    # Earlier SCMs as counts per year and status (issue 14), as the page shows them.
+    earlier = [[row["year"], str(s["label"]), s["count"]] for row in report["earlier"] for s in row["statuses"]]
     flags = [[f.year, str(f.get_kind_display()), _local(f.raised_at), _local(f.resolved_at),
               flag_text(f, today=report["today"])]
              for f in report["flags"]]
@@ -52,9 +60,88 @@ def report_xlsx(report: dict):
                              _("ROK lead POC"), _("Ready on"), _("Status")], counting),
             (_("Presented and decided"), [_("Project"), _("Priority area"), _("Outcome"), _("Decision note"),
                                           _("Status now")], presented),
-            (_("Earlier SCMs"), [_("SCM year"), _("Title"), _("Priority area"), _("Status"), _("Ready on")], earlier),
+            (_("Earlier SCMs"), [_("SCM year"), _("Status now"), _("Projects")], earlier),
             (_("Flags"), [_("Year"), _("Kind"), _("Raised at"), _("Resolved at"), _("Detail")], flags),
             (_("Coverage"), [_("What"), _("Covered"), _("Share")], coverage),
             (_("Resources"), [_("Currency"), _("Side"), _("Kind"), _("Total"), _("Lines")], resources),
         ],
     )
+
+
+# --- The report's PDF (WeasyPrint), in the request for a small year, else an export job (issue 14) -----------
+
+
+class NoSuchReport(LookupError):
+    pass
+
+
+def report_for(*, year: int, today):
+    """The report of ``year`` as the page, the PDF and the XLSX show it. ``NoSuchReport`` when there is
+    neither a readiness year nor an SCM of that year."""
+    from . import selectors
+    from .dashboard import scm_report
+    from .models import SCMCycle
+
+    report = scm_report(year=year, today=today)
+    if report is None:
+        # An SCM before the framework's first readiness year: its page lists what was presented there.
+        cycle = SCMCycle.objects.filter(year=year).first()
+        if cycle is None:
+            raise NoSuchReport(_("There is no readiness year %(year)s.") % {"year": year})
+        report = {"year": year, "readiness": None, "cycle": cycle, "by_area": [], "counting": [], "earlier": [],
+                  "flags": [], "area_coverage": [], "group_coverage": [], "today": today}
+    report["presentations"] = selectors.presentations_at(cycle=report["cycle"])
+    return report
+
+
+def report_projects(year: int) -> int:
+    """How many projects count for ``year`` (what makes its PDF long), counted no further than needed."""
+    from projects.models import CooperativeProject
+    from rcf.export_jobs import capped_count, inline_pdf_projects
+
+    from .selectors import projects_counting, scm_windows
+
+    return capped_count(projects_counting(CooperativeProject.objects.all(), scm_windows()).filter(scm_year=year),
+                        inline_pdf_projects() + 1)
+
+
+def pdf_file_name(year: int) -> str:
+    return f"rcf-scm-report-{year}.pdf"
+
+
+def report_pdf(report: dict, out, *, base_url: str) -> None:
+    """The report as a PDF into ``out`` (a binary file). ``ExportFailed`` when WeasyPrint cannot load (no Pango)."""
+    from django.template.loader import render_to_string
+
+    from rcf.export_jobs import ExportFailed
+
+    try:
+        from weasyprint import HTML
+    except OSError as exc:  # WeasyPrint needs Pango from the operating system
+        raise ExportFailed(_("The PDF cannot be made on this server: %(reason)s. Install Pango "
+                             "(apt-get install libpango-1.0-0 libpangoft2-1.0-0) or use the print view.")
+                           % {"reason": exc}) from exc
+
+    html = render_to_string("scm_reports/report.html", {"report": report, "for_pdf": True})
+    HTML(string=html, base_url=base_url).write_pdf(target=out)
+
+
+def _make_pdf(run, out, progress) -> None:
+    """An export job's file (rcf.export_jobs): the report's PDF, in stages (collecting, rendering)."""
+    from django.conf import settings
+
+    from rcf.selectors import framework_today
+
+    progress.stage("collecting")
+    report = report_for(year=int(run.params["year"]), today=framework_today())
+    progress.stage("rendering")
+    report_pdf(report, out, base_url=settings.SITE_URL.rstrip("/") + "/")
+
+
+def _register() -> None:
+    from rcf.export_jobs import register_export_kind
+
+    register_export_kind("scm_report_pdf", _make_pdf)
+
+
+_register()

@@ -174,7 +174,8 @@ def _state(*, count: int, today: datetime.date, deadline: datetime.date) -> str:
 
 
 def readiness_by_year(
-    *, today: datetime.date, with_project_ids: bool = False, cycles: list[SCMCycle] | None = None
+    *, today: datetime.date, with_project_ids: bool = False, cycles: list[SCMCycle] | None = None,
+    source: str = "projects",
 ) -> list[YearReadiness]:
     """The state of the framework's goal for every year from ``RCF_FIRST_YEAR``
     to the later of ``today``'s year and the last recorded SCM, never beyond
@@ -189,6 +190,11 @@ def readiness_by_year(
     last recorded SCM on, its ``counting_projects`` are the ready projects
     waiting for that SCM to be recorded. Recording it changes their year
     only if they became ready after its deadline.
+
+    ``source="counts"`` (the dashboard): the counts come from the summary
+    rows (``projects.counts``), which store this rule's ``scm_year`` per
+    project as it changes and recount it when the windows move: a row per
+    year, never a scan of the projects; ``with_project_ids`` still reads them.
     """
     if cycles is None:
         cycles = list(SCMCycle.objects.order_by("year"))
@@ -196,7 +202,12 @@ def readiness_by_year(
     windows = _windows(cycles)
     ids: dict[int, list[int]] = {}
     counted = projects_counting(CooperativeProject.objects.order_by(), windows)
-    counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
+    if source == "counts":
+        from projects import counts as summary
+
+        counts = summary.scm_year_counts()
+    else:
+        counts = dict(counted.values("scm_year").annotate(n=Count("*")).values_list("scm_year", "n"))
     if with_project_ids:
         for year, pk in counted.order_by("ready_on", "pk").values_list("scm_year", "pk"):
             ids.setdefault(year, []).append(pk)
@@ -299,15 +310,45 @@ def weekly_digest_for(*, poc, today: datetime.date) -> dict:
 # --- The readiness timeline's names (issue 12) -----------------------------------------------
 
 
-def counting_projects_by_year(*, years, windows: dict | None = None) -> dict[int, list]:
-    """year -> the live projects that count for that year's SCM (or wait for
-    it to be recorded), earliest ready first: the same projects
-    ``readiness_by_year`` counts, with what a page needs to name them. One query."""
+def year_ready_range(year: int, windows: dict) -> tuple[datetime.date, datetime.date] | None:
+    """The days a project must have become ready on to count for ``year``
+    (``annotate_scm_year`` read backwards): its recorded window; after the
+    last recorded SCM, the days of ``year`` from the end of the recorded
+    windows on (the first unrecorded year also takes the days before it, ready
+    after the last deadline). None for a year nothing can count for (no SCM
+    recorded, between two recorded ones)."""
+    if year in windows:
+        return windows[year]
+    tail_start, tail_year = _waiting_tail(windows)
+    if year < tail_year or year > YEAR_MAX:
+        return None
+    first = tail_start if year == tail_year else max(tail_start, datetime.date(year, 1, 1))
+    last = datetime.date(year, 12, 31)
+    return (first, last) if first <= last else None
+
+
+def counting_projects_by_year(*, years, windows: dict | None = None, limit: int = 5) -> dict[int, list]:
+    """year -> the first ``limit`` live projects that count for that year's
+    SCM (or wait for it to be recorded), earliest ready first: the same
+    projects ``readiness_by_year`` counts (its counts say how many more), with
+    what a page needs to name them. One query, whatever the data: each year
+    reads at most ``limit`` rows along the ready_on index, within its range
+    of days (``year_ready_range``)."""
+    from projects.selectors import first_rows_each
+
     if windows is None:
         windows = scm_windows()
+    base = CooperativeProject.objects.only("pk", "title", "title_ko", "ready_on", "status")
+    parts = []
+    for year in sorted(set(years)):
+        days = year_ready_range(year, windows)
+        if days is not None:
+            # The range is exactly the days annotate_scm_year maps to ``year``: the year is a constant here (no
+            # CASE over every window to plan per year, none for the planner to misjudge as a filter).
+            parts.append(base.filter(ready_on__gte=days[0], ready_on__lte=days[1])
+                         .annotate(scm_year=Value(year, output_field=IntegerField()))
+                         .order_by("ready_on", "pk")[:limit])
     result: dict[int, list] = {}
-    rows = (projects_counting(CooperativeProject.objects.all(), windows).filter(scm_year__in=list(years))
-            .only("pk", "title", "title_ko", "ready_on", "status").order_by("ready_on", "pk"))
-    for project in rows:
+    for project in first_rows_each(parts):
         result.setdefault(project.scm_year, []).append(project)
     return result

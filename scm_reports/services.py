@@ -1,5 +1,7 @@
 """Writes that span the whole project: roles, demo logins and sample data."""
 
+import contextlib
+import functools
 import logging
 import smtplib
 
@@ -579,6 +581,33 @@ def concurrence_reminders_send(*, today) -> int:
 SCM_CYCLE_FIELDS = ("number", "year", "meeting_date", "location", "readiness_deadline", "notes")
 
 
+@contextlib.contextmanager
+def scm_windows_moving():
+    """Around any change to the SCM cycles: in the same transaction, the
+    dashboard's summary rows recount the SCM year of the projects whose ready
+    day falls in a window that moved (``projects.counts.windows_changed``)."""
+    from projects import counts
+
+    from .selectors import scm_windows
+
+    with transaction.atomic():
+        counts.hold_writers()
+        before = scm_windows()
+        yield
+        counts.windows_changed(before, scm_windows())
+
+
+def _moves_windows(service):
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with scm_windows_moving():
+            return service(*args, **kwargs)
+
+    wrapper.moves_figures = True
+    return wrapper
+
+
+@_moves_windows
 def scm_cycle_create(*, by=None, **data):
     from rcf.services import split_fields, tracked_create
 
@@ -590,6 +619,7 @@ def scm_cycle_create(*, by=None, **data):
     return tracked_create(model=SCMCycle, by=by, fields=fields)
 
 
+@_moves_windows
 def scm_cycle_update(*, cycle, by=None, expected_version=None, **data):
     from rcf.services import split_fields, tracked_update
 
@@ -599,10 +629,18 @@ def scm_cycle_update(*, cycle, by=None, expected_version=None, **data):
     return tracked_update(instance=cycle, by=by, expected_version=expected_version, fields=fields)
 
 
+@_moves_windows
 def scm_cycle_delete(*, cycle, by=None, expected_version=None):
     from rcf.services import soft_delete
 
     return soft_delete(instance=cycle, by=by, expected_version=expected_version)
+
+
+@_moves_windows
+def scm_cycle_restore(*, cycle, by=None):
+    from rcf.services import restore
+
+    return restore(instance=cycle, by=by)
 
 
 # --- Calendar subscription tokens ----------------------------------------------------

@@ -182,41 +182,46 @@ class ReportView(StaffView):
 
     def get(self, request, year, fmt="html"):
         year = int(year)
-        from .dashboard import scm_report
+        from .exports import NoSuchReport, report_for
 
-        today = framework_today()
-        report = scm_report(year=year, today=today)
-        if report is None:
-            # An SCM before the framework's first readiness year: its page lists what was presented there.
-            cycle = SCMCycle.objects.filter(year=year).first()
-            if cycle is None:
-                raise Http404(_("There is no readiness year %(year)s.") % {"year": year})
-            report = {"year": year, "readiness": None, "cycle": cycle, "by_area": [], "counting": [], "earlier": [],
-                      "flags": [], "area_coverage": [], "group_coverage": [], "today": today}
-        report["presentations"] = selectors.presentations_at(cycle=report["cycle"])
+        if fmt == "pdf":
+            return self.pdf(request, year)
+        try:
+            report = report_for(year=year, today=framework_today())
+        except NoSuchReport as missing:
+            raise Http404(str(missing)) from None
         if fmt == "xlsx":
             from .exports import report_xlsx
 
             return report_xlsx(report)
-        if fmt == "pdf":
-            return self.pdf(request, report)
         return render(request, "scm_reports/report.html", {"report": report})
 
-    def pdf(self, request, report):
-        from django.http import HttpResponse
-        from django.template.loader import render_to_string
+    def pdf(self, request, year):
+        """The PDF: made here for a year with few projects, else by the worker (a job with its progress
+        page; issue 14: WeasyPrint takes about 10 ms a project, far past the worker timeout at thousands)."""
+        import io
 
+        from django.http import HttpResponse
+
+        from rcf.export_jobs import ExportFailed, inline_pdf_projects
+        from rcf.export_views import start_export
+
+        from .exports import NoSuchReport, pdf_file_name, report_for, report_pdf, report_projects
+
+        if report_projects(year) > inline_pdf_projects():
+            return start_export(request, kind="scm_report_pdf", fmt="pdf", file_name=pdf_file_name(year),
+                                params={"year": year})
         try:
-            from weasyprint import HTML
-        except OSError as exc:  # WeasyPrint needs Pango from the operating system
-            return HttpResponse(
-                _("The PDF cannot be made on this server: %(reason)s. Install Pango "
-                  "(apt-get install libpango-1.0-0 libpangoft2-1.0-0) or use the print view.") % {"reason": exc},
-                status=503, content_type="text/plain; charset=utf-8")
-        html = render_to_string("scm_reports/report.html", {"report": report, "for_pdf": True}, request=request)
-        pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
-        response = HttpResponse(pdf, content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="rcf-scm-report-{report["year"]}.pdf"'
+            report = report_for(year=year, today=framework_today())
+        except NoSuchReport as missing:
+            raise Http404(str(missing)) from None
+        buffer = io.BytesIO()
+        try:
+            report_pdf(report, buffer, base_url=request.build_absolute_uri("/"))
+        except ExportFailed as refusal:  # WeasyPrint needs Pango from the operating system
+            return HttpResponse(str(refusal), status=503, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(buffer.getvalue(), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{pdf_file_name(year)}"'
         return response
 
 

@@ -106,6 +106,12 @@ def _media_in_a_temporary_folder(settings, tmp_path_factory):
         "BACKEND": "django.core.files.storage.FileSystemStorage"}}
 
 
+@pytest.fixture(autouse=True)
+def _exports_in_a_temporary_folder(settings, tmp_path_factory):
+    """Files of export runs (rcf.export_jobs) go to a folder of the test's own, never var/exports."""
+    settings.RCF_EXPORT_DIR = str(tmp_path_factory.mktemp("exports"))
+
+
 def _user_with_role(username, role, **extra):
     user = UserFactory(username=username, **extra)
     user.groups.set([Group.objects.get(name=role)])

@@ -62,6 +62,8 @@ PAGES: tuple[Page, ...] = (
     Page("scm_reports:cycle_create", "scm-cycle-new", role="admin"),
     Page("scm_reports:cycle_edit", "scm-cycle-edit", role="admin", kwargs=_pk("cycle")),
     Page("scm_reports:report", "scm-report", kwargs=lambda site: {"year": site.objects["report_year"]}),
+    # The next year's report: earlier SCMs as counts linking to the project list (issue 14).
+    Page("scm_reports:report", "scm-report-earlier", kwargs=lambda site: {"year": site.objects["report_year"] + 1}),
     Page("scm_reports:presentation_create", "presentation-new", kwargs=_pk("ready_project")),
     Page("scm_reports:calendar", "calendar"),
     # Projects
@@ -94,6 +96,9 @@ PAGES: tuple[Page, ...] = (
     Page("contacts:organization_create", "organization-new", role="admin"),
     Page("contacts:organization_edit", "organization-edit", role="admin", kwargs=_pk("organization")),
     Page("contacts:import", "contacts-import"),
+    # Exports made in the background (issue 14): one being made, one ready to download
+    Page("exports:run", "export-running", kwargs=_pk("export_running")),
+    Page("exports:run", "export-done", kwargs=_pk("export_done")),
     # The API's documentation (Swagger UI inside the site's layout)
     Page("api:docs", "api-docs"),
 )
@@ -124,6 +129,7 @@ NOT_PAGES: dict[str, str] = {
     "actions:done": "POST only: an action's Done button",
     "scm_reports:pipeline_priority": "POST only: re-ranking the pipeline on the dashboard",
     "scm_reports:report_file": "PDF / XLSX download",
+    "exports:download": "file download (its owner only; tests/rcf/test_export_jobs.py)",
     "scm_reports:calendar_feed": "iCalendar feed for calendar applications",
     "api:schema": "the OpenAPI schema (YAML/JSON)",
 }
@@ -227,5 +233,22 @@ def build_site(today: datetime.date | None = None) -> Site:
         "organization": Organization.objects.order_by("pk").first(),
         "cycle": cycle,
         "report_year": report_year,
+        **_export_runs(users["lead"]),
     }
     return Site(users=users, objects=objects)
+
+
+def _export_runs(user) -> dict:
+    """An export being made (its progress) and one made (its download link), the lead's (issue 14)."""
+    from rcf import export_jobs
+    from rcf.models import ExportRun
+
+    running = ExportRun.objects.create(kind="projects", fmt="xlsx", created_by=user, file_name="rcf-projects.xlsx",
+                                       stored_name="site-pages-running", status="running", rows_total=100_000,
+                                       rows_done=41_250)
+    # A worker that keeps beating for the whole browser run (else the page would show it stopped).
+    ExportRun.objects.filter(pk=running.pk).update(heartbeat_at=running.created_at + datetime.timedelta(days=1))
+    done = ExportRun.objects.create(kind="projects", fmt="csv", created_by=user, file_name="rcf-projects.csv",
+                                    stored_name="site-pages-done", status="done", rows_total=3, rows_done=3)
+    export_jobs.file_path(done).write_bytes(b"\xef\xbb\xbf\"ID\"\n1\n2\n3\n")
+    return {"export_running": running, "export_done": done}

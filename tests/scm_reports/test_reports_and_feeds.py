@@ -52,7 +52,9 @@ def test_the_report_page_lists_what_counts_grouped_by_area_with_coverage(client,
     by_area = {g["area"].code: [p.title for p in g["projects"]] for g in report["by_area"] if g["projects"]}
     assert by_area == {"maritime-security": ["Coast guard MDA training"],
                        "technical-cooperation": ["Cyber range for partners"]}
-    assert [(p.title, p.status) for p in report["earlier"]] == [("Patrol boat MRO", "in_implementation")]
+    # Earlier SCMs as counts per year and status, linked to the project list (issue 14).
+    assert [(r["year"], r["total"], [(s["status"], s["count"]) for s in r["statuses"]]) for r in report["earlier"]] \
+        == [(2025, 1, [("in_implementation", 1)])]
     covered = {row["area"].code for row in report["area_coverage"] if row["covered"]}
     assert covered == {"maritime-security", "technical-cooperation", "capacity-building"}
     groups = {g["label"]: sorted(c.iso2 for c in g["covered"]) for g in report["group_coverage"]}
@@ -79,7 +81,8 @@ def test_the_xlsx_opens_and_matches_the_page(client, viewer, report_data):
     rows = list(book["Projects"].iter_rows(min_row=2, values_only=True))
     assert [r[1] for r in rows] == [p.title for p in page["counting"]]
     assert rows[0][3] == "Philippines, Fiji" or rows[0][3] == "Fiji, Philippines"
-    assert [r[1] for r in book["Earlier SCMs"].iter_rows(min_row=2, values_only=True)] == ["Patrol boat MRO"]
+    # Earlier SCMs: counts per year and status, as the page (issue 14).
+    assert list(book["Earlier SCMs"].iter_rows(min_row=2, values_only=True)) == [(2025, "In implementation", 1)]
     assert len(list(book["Flags"].iter_rows(min_row=2))) == len(page["flags"])
 
 
@@ -94,8 +97,9 @@ def test_the_pdf_renders_to_pages_holding_the_project_titles(client, viewer, rep
     pages = sorted(tmp_path.glob("page*.png"))
     assert pages and all(p.stat().st_size > 1000 for p in pages)
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
-    for title in ("Coast guard MDA training", "Cyber range for partners", "Patrol boat MRO"):
+    for title in ("Coast guard MDA training", "Cyber range for partners"):
         assert title in text
+    assert "Patrol boat MRO" not in text and "In implementation 1" in text  # earlier SCMs: counts (issue 14)
 
 
 def test_project_list_exports_follow_the_filters_and_defuse_formulas(client, viewer, make_project):

@@ -344,6 +344,9 @@ def _add_items(poc, n):
     ProgressUpdate.objects.bulk_create(
         [ProgressUpdate(project=p, date=days(-20), health="on_track", narrative="Fine.") for p in projects]
         + [ProgressUpdate(project=p, date=days(-2), health="at_risk", narrative="Late.") for p in projects])
+    from projects.services import current_health_rebuild
+
+    current_health_rebuild()  # bulk_create bypasses the services that keep each project's latest health
     engagements = Engagement.objects.bulk_create([Engagement(date=days(3), kind="meeting", summary=f"Bulk {i}")
                                                   for i in range(n)])
     link = Engagement.projects.through
