@@ -298,6 +298,7 @@ def awaiting_concurrence(*, poc) -> dict | None:
 
 # --- The readiness timeline (issue 12) ---------------------------------------------------------
 
+TIMELINE_YEARS_AHEAD = 2  # years after this one the timeline draws (the cycle list has them all)
 TIMELINE_NAMES = 5  # projects named per year; the rest behind "and n more"
 
 
@@ -406,6 +407,10 @@ def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, 
     if focus is not None and focus.meeting_date is not None and focus.meeting_date < today and rows \
             and rows[-1].year > focus.year:
         focus_year = rows[-1].year  # this year's SCM has met: the next one is the one to work towards
+    # SCMs recorded far ahead are the cycle list's ("All SCM years"), not the dashboard's: a few years
+    # ahead at most, so the page costs the same with 3 cycles recorded or 60.
+    horizon = max(today.year + TIMELINE_YEARS_AHEAD, focus_year or 0)
+    rows = [r for r in rows if r.year <= horizon]
     named = counting_projects_by_year(years=[r.year for r in rows], windows=windows, limit=TIMELINE_NAMES)
     candidates = ready_candidates()
     drawn = [r for r in rows if r.window_start is not None and r.deadline is not None]

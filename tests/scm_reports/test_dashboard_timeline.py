@@ -124,3 +124,16 @@ def test_the_readiness_figures_are_the_rules(client, viewer, scm_2026, ready_pro
             {k: v for k, v in theirs.items() if k != "counting_project_ids"}
         assert [p.pk for p in item.projects] == rule[item.year].counting_project_ids[:5]
     assert SCMCycle.objects.filter(year=2025).exists() and {t.year for t in board.timeline} == {2025, 2026}
+
+
+def test_scms_recorded_far_ahead_stay_on_the_cycle_list_not_the_timeline(client, viewer, scm_2026):
+    # An office that records the next decades of SCMs: the dashboard draws last year to two years
+    # ahead (the page costs the same with 3 cycles or 60); "All SCM years" lists the rest.
+    for year in range(2027, 2040):
+        SCMCycle.objects.create(year=year, number=31 + year - 1968, meeting_date=D(year, 10, 20), location="Seoul")
+    html = _page(client, viewer).content.decode()
+    drawn = [int(y) for y in re.findall(r'<li class="rt-year[^"]*" data-year="(\d+)"', html)]
+    assert drawn == [2025, 2026, 2027, 2028]
+    assert 'href="/scm/"' in html  # "All SCM years"
+    cycles = client.get("/scm/").content.decode()
+    assert "2039" in cycles
