@@ -104,6 +104,8 @@ FROM c ORDER BY proposed DESC, priority NULLS LAST, title, id LIMIT 5
 
 def baseline_figures(conn, *, today: datetime.date, launch: datetime.date, first_year: int, stale: datetime.date):
     """Every figure of the dashboard, from hand-written SQL: a dict of comparable values."""
+    from scm_reports.dashboard import TIMELINE_YEARS_AHEAD  # the years the timeline draws (the cycle list has all)
+
     cycles = conn.execute(CYCLES_SQL, {"first": first_year}).fetchall()
     days = conn.execute(READY_DAYS_SQL, {"launch": launch}).fetchall()
     # The windows: consecutive, (previous deadline, deadline]; the first from the launch date.
@@ -114,7 +116,7 @@ def baseline_figures(conn, *, today: datetime.date, launch: datetime.date, first
         if i < len(cycles):
             counts[cycles[i][0]] += n
     shown = [(year, deadlines[i - 1] + datetime.timedelta(days=1) if i else launch, deadlines[i])
-             for i, (year, _) in enumerate(cycles) if year >= today.year - 1]
+             for i, (year, _) in enumerate(cycles) if today.year - 1 <= year <= today.year + TIMELINE_YEARS_AHEAD]
     names = {}
     for year, pk, *_rest in conn.execute(TIMELINE_SQL, {"years": [s[0] for s in shown],
                                                         "starts": [s[1] for s in shown],

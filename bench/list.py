@@ -38,7 +38,7 @@ def _deep_cursor(deep_page: int) -> str:
     keys = keyset.keys_of(queryset, SORTS[DEFAULT_SORT])
     ordered = queryset.annotate(**{key.alias: key.expression for key in keys}).order_by(*keyset.ordering(keys))
     before = ordered[(deep_page - 1) * ProjectListView.paginate_by - 1]
-    return keyset.encode(keys, [getattr(before, key.alias) for key in keys], deep_page, "after")
+    return keyset.encode(keys, [getattr(before, key.alias) for key in keys], deep_page, "after", model=queryset.model)
 
 
 def run() -> bool:

@@ -105,8 +105,9 @@ def _make_export(run, out, progress) -> None:
 def _register() -> None:
     from rcf.export_jobs import register_export_kind
 
+    permissions = {"organizations": "contacts.view_organization", "pocs": "contacts.view_pointofcontact"}
     for kind in EXPORTS:
-        register_export_kind(kind, _make_export)
+        register_export_kind(kind, _make_export, permission=permissions[kind])
 
 
 _register()

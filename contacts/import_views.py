@@ -34,11 +34,16 @@ class _ExportView(StaffView):
         filename = f"{self.filename}-{framework_today().isoformat()}"
         if export_jobs.too_many_rows(EXPORTS[self.kind][1](), fmt):
             return start_export(request, kind=self.kind, fmt=fmt, file_name=f"{filename}.{fmt}",
-                                params={"headers": request.GET.get("headers", "")})
+                                params={"headers": request.GET.get("headers", "")},
+                                more_than=export_jobs.inline_rows(fmt))
         header, rows = self.export(keys=request.GET.get("headers") == "keys")
         if fmt == "csv":
             return csv_response(filename=f"{filename}.csv", header=header, rows=rows)
         return xlsx_response(filename=f"{filename}.xlsx", sheets=[(self.sheet(), header, rows)])
+
+    def post(self, request, fmt):
+        """The "Make the file" button of a large export (a background job is made only by a POST)."""
+        return self.get(request, fmt)
 
 
 class PocExportView(_ExportView):

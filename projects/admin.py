@@ -6,7 +6,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from contacts.models import Organization, PointOfContact
 from rcf.admin import ReadOnlyAdminMixin, TrackedModelAdmin
 
-from . import services
+from . import counts, services
 from .models import Concurrence, CooperativeProject, Engagement, ProjectStatus, ProjectTransition
 
 
@@ -57,8 +57,25 @@ class ProjectTransitionInline(admin.TabularInline):
         return False
 
 
+class CountsInOnePassMixin:
+    """Bulk delete and restore (one request, one transaction) write the
+    dashboard's summary rows once, in one sorted pass (``counts.batch``), not
+    once per record: a pass per record would hold rows locked in a different
+    order each time, a deadlock with a concurrent edit."""
+
+    def delete_queryset(self, request, queryset):
+        with counts.batch():
+            super().delete_queryset(request, queryset)
+
+    def restore_selected(self, request, queryset):
+        with counts.batch():
+            return super().restore_selected(request, queryset)
+
+    restore_selected.short_description = TrackedModelAdmin.restore_selected.short_description
+
+
 @admin.register(CooperativeProject)
-class CooperativeProjectAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
+class CooperativeProjectAdmin(CountsInOnePassMixin, TrackedModelAdmin, SimpleHistoryAdmin):
     form = CooperativeProjectAdminForm
     list_display = (
         "title", "title_ko", "priority_area", "status", "priority", "lead_side", "ready_on", "version", "updated_at",
@@ -287,7 +304,7 @@ class MilestoneAdminForm(_ServiceCheckedForm):
         fields = services.MILESTONE_FIELDS
 
 
-class _ProjectChildAdmin(TrackedModelAdmin, SimpleHistoryAdmin):
+class _ProjectChildAdmin(CountsInOnePassMixin, TrackedModelAdmin, SimpleHistoryAdmin):
     """A record that stays with its project: the project is chosen once."""
 
     autocomplete_fields = ("project",)

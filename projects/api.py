@@ -110,7 +110,7 @@ class ProjectViewSet(TrackedRecordViewSet):
         # readiness rule's own annotation); a list page that uses neither does without it (and the
         # query for the SCM windows it reads).
         wanted = self.request.query_params if self.request is not None else {}
-        uses_year = "year" in wanted or wanted.get("sort", "").lstrip("-") == "scm_year"
+        uses_year = "year" in wanted or "counts_for" in wanted or wanted.get("sort", "").lstrip("-") == "scm_year"
         return annotate_scm_year(queryset) if self.action == "list" and uses_year else queryset
 
     def create_record(self, data):

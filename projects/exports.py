@@ -309,7 +309,7 @@ def _make_export(run, out, progress) -> None:
 def _register() -> None:
     from rcf.export_jobs import register_export_kind
 
-    register_export_kind("projects", _make_export)
+    register_export_kind("projects", _make_export, permission="projects.view_cooperativeproject")
 
 
 _register()

@@ -99,6 +99,9 @@ class ProjectFilter(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
     )
     year = django_filters.NumberFilter(method="filter_year", label=_("SCM year"))
+    # Only the projects that count for that year's SCM (the readiness rule), not those aimed at it:
+    # what the SCM report's figures for earlier years count.
+    counts_for = django_filters.NumberFilter(method="filter_counts_for", label=_("Counted for the SCM of"))
     lead_poc = ModelMultipleChoiceFilter(
         queryset=PointOfContact.objects.filter(is_lead=True).order_by("side", "full_name", "id"),
         method="filter_lead_poc", label=_("Lead POC"), widget=forms.CheckboxSelectMultiple,
@@ -126,6 +129,9 @@ class ProjectFilter(django_filters.FilterSet):
 
     def filter_year(self, queryset, name, value):
         return filter_by_year(queryset, value)
+
+    def filter_counts_for(self, queryset, name, value):
+        return queryset.filter(scm_year=value)
 
     def filter_country(self, queryset, name, value):
         if not value:  # a multiple choice left empty is an empty queryset, not None
@@ -168,7 +174,7 @@ PROJECT_SORT_COLUMNS = [("title", _("Title")), ("area", _("Priority area")), ("s
                         ("priority", _("Priority")), ("scm_year", _("SCM year")), ("updated", _("Updated"))]
 # Shown in the bar; the others open under "More filters".
 PROJECT_MAIN_FILTERS = ("status", "priority_area", "country")
-PROJECT_MORE_FILTERS = ("lead_side", "country_group", "lead_poc", "year")
+PROJECT_MORE_FILTERS = ("lead_side", "country_group", "lead_poc", "year", "counts_for")
 
 
 def project_list_context(filterset, query) -> dict:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from rcf.import_jobs import register_import_kind
 from rcf.imports import CellError, Column, Importer, RowResult, choice, date, decimal, integer, shown, text
 
-from . import services
+from . import counts, services
 from .exports import _amount_key, _kind_currency_keys, _side_keys, export_amount, project_column_defs
 from .models import CooperativeProject, LeadSide, ProjectStatus
 
@@ -382,19 +382,27 @@ class ProjectImporter(Importer):
 
     # --- Writing -------------------------------------------------------------------------------
 
+    def applying(self):
+        # Every row joins one tracker: the dashboard's summary rows are written once, in one sorted pass, when
+        # the rows are applied (a pass per row would lock them in a different order per row until the import
+        # commits: a deadlock with a concurrent edit, and a long wait for every other writer).
+        return counts.batch()
+
     def apply(self, result: RowResult) -> None:
-        if result.action == "create":
-            data = self.keep_id(result.data)
-            project = services.project_create(by=self.by, **data)
-            if "id" in data:
-                self.created_with_id()
-            for side, kind, currency, amount in result.extra.get("lines", []):
-                services.resource_line_create(by=self.by, project=project, side=side, kind=kind, amount=amount,
-                                              currency=currency)
-        else:
-            services.project_update(project=result.target, by=self.by,
-                                    expected_version=result.extra.get("expected_version") or result.target.version,
-                                    **result.data)
+        # The whole row in one tracked block: a row that fails is forgotten with its savepoint.
+        with counts.tracking():
+            if result.action == "create":
+                data = self.keep_id(result.data)
+                project = services.project_create(by=self.by, **data)
+                if "id" in data:
+                    self.created_with_id()
+                for side, kind, currency, amount in result.extra.get("lines", []):
+                    services.resource_line_create(by=self.by, project=project, side=side, kind=kind,
+                                                  amount=amount, currency=currency)
+            else:
+                services.project_update(
+                    project=result.target, by=self.by,
+                    expected_version=result.extra.get("expected_version") or result.target.version, **result.data)
 
 
 def _project_importer(upload, name, *, by):

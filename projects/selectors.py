@@ -70,10 +70,17 @@ def resource_totals(*, projects: QuerySet) -> list:
 
 
 def first_rows_sql(querysets: list[QuerySet]) -> tuple[str, list]:
-    """``first_rows_each``'s statement and parameters (also for ``EXPLAIN``)."""
+    """``first_rows_each``'s statement and parameters (also for ``EXPLAIN``).
+    A part that can match nothing (the ORM's ``EmptyResultSet``: a filter on
+    a value no column can hold) is left out; with no part left, ("", [])."""
+    from django.core.exceptions import EmptyResultSet
+
     parts, params = [], []
     for number, queryset in enumerate(querysets):
-        sql, part_params = queryset.query.sql_with_params()
+        try:
+            sql, part_params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            continue
         # The ORM's own SQL, its values as parameters: nothing from a user is pasted in.
         parts.append(f"SELECT {number} AS rcf_part, rcf_{number}.* FROM ({sql}) rcf_{number}")  # noqa: S608
         params.extend(part_params)
@@ -89,6 +96,8 @@ def first_rows_each(querysets: list[QuerySet]) -> list:
     if not querysets:
         return []
     sql, params = first_rows_sql(querysets)
+    if not sql:
+        return []
     rows = list(querysets[0].model._base_manager.raw(sql, params))
     # Stable: each part keeps the order its subquery gave (the outer query adds no ORDER BY of its own).
     return sorted(rows, key=lambda row: row.rcf_part)

@@ -323,10 +323,14 @@ class ProjectExportView(StaffView):
         filename = f"rcf-projects-{stamp}.{fmt}"
         if export_jobs.too_many_rows(queryset, fmt):
             return start_export(request, kind="projects", fmt=fmt, file_name=filename,
-                                params={"query": request.GET.urlencode()})
+                                params={"query": request.GET.urlencode()}, more_than=export_jobs.inline_rows(fmt))
         rows = project_rows(queryset)
         # ?headers=keys: the language-independent column keys (for scripts) instead of the labels.
         header = project_columns(keys=request.GET.get("headers") == "keys")
         if fmt == "csv":
             return csv_response(filename=filename, header=header, rows=rows)
         return xlsx_response(filename=filename, sheets=[(_("Projects"), header, rows)])
+
+    def post(self, request, fmt):
+        """The "Make the file" button of a large export (a background job is made only by a POST)."""
+        return self.get(request, fmt)

@@ -423,7 +423,13 @@ class SyncFeed:
         ``(sync_txid, id)`` index and each batch is sent before the next is read. On PostgreSQL every
         batch reads the one REPEATABLE READ snapshot the stream opens (the request's own ends when the
         view returns, before the first byte is sent), so the export is a consistent picture below one
-        safe horizon, however long the client takes to read it."""
+        safe horizon, however long the client takes to read it...
+
+        ...but not for ever: the snapshot holds back VACUUM and the stream a web thread and a connection. A
+        stream still going after ``RCF_SYNC_EXPORT_MAX_SECONDS`` (checked between batches) ends with a last
+        line ``{"detail": "…", "cursor": "…"}``: the cursor of the last record sent, to continue from (the
+        feed, or another export). A connection PostgreSQL ended meanwhile (``idle_in_transaction_session_timeout``,
+        a client that stopped reading, rcf.db_timeout) ends the same way."""
         self._refuse_filters(request, self.EXPORT_PARAMETERS)
         epoch = sync_state(connection).epoch
         after = self.decode(request.query_params["since"], epoch)  # 400 / 410 before anything streams
@@ -432,23 +438,43 @@ class SyncFeed:
         return response
 
     def _lines(self, after: tuple[int, int], epoch: int):
+        from django.db import DatabaseError
+
         batch = max(1, settings.RCF_SYNC_EXPORT_BATCH)
-        with repeatable_read_only(), transaction.atomic():
-            state = sync_state(connection)
-            if state.epoch != epoch:  # restored between the request's check and now: nothing is safe
-                yield fast_json.dumps({"detail": str(CursorOfAnotherEpoch.default_detail), "cursor": None}) + b"\n"
-                return
-            position = after
-            while True:
-                rows = self._page(position, batch, state.horizon_offset)
-                more = len(rows) > batch
-                rows = rows[:batch]
-                if rows:
-                    yield b"".join(fast_json.dumps(record) + b"\n" for record in self._results(rows))
-                position = self._position(rows, position)
-                if not more:
-                    break
-            yield fast_json.dumps({"cursor": self.encode(state.epoch, position)}) + b"\n"
+        deadline = time.monotonic() + settings.RCF_SYNC_EXPORT_MAX_SECONDS
+        position = after
+        stopped = None
+        try:
+            with repeatable_read_only(), transaction.atomic():
+                state = sync_state(connection)
+                if state.epoch != epoch:  # restored between the request's check and now: nothing is safe
+                    yield fast_json.dumps({"detail": str(CursorOfAnotherEpoch.default_detail),
+                                           "cursor": None}) + b"\n"
+                    return
+                while True:
+                    rows = self._page(position, batch, state.horizon_offset)
+                    more = len(rows) > batch
+                    rows = rows[:batch]
+                    if rows:
+                        yield b"".join(fast_json.dumps(record) + b"\n" for record in self._results(rows))
+                    position = self._position(rows, position)
+                    if not more:
+                        break
+                    if time.monotonic() > deadline:
+                        stopped = _("The export took longer than the %(seconds)s s allowed and was ended. Continue "
+                                    "from this cursor (the feed, or another export).") % {
+                            "seconds": settings.RCF_SYNC_EXPORT_MAX_SECONDS}
+                        break
+        except DatabaseError:
+            if position == after:
+                raise  # nothing sent: the request's error handling answers
+            connection.close()  # the server ended it (a client that stopped reading): Django opens another
+            stopped = _("The database ended this export (it waited too long for the client to read). Continue "
+                        "from this cursor (the feed, or another export).")
+        line = {"cursor": self.encode(epoch, position)}
+        if stopped:
+            line = {"detail": str(stopped), **line}
+        yield fast_json.dumps(line) + b"\n"
 
 
 NDJSON = "application/x-ndjson"

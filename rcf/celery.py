@@ -92,6 +92,13 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "options": {"expires": 1800},
     },
+    # Finished export files (rcf.export_jobs) older than RCF_EXPORT_KEEP_HOURS, once an hour: removed
+    # when promised even if nobody exports anything for days.
+    "exports-sweep": {
+        "task": "rcf.tasks.exports_sweep",
+        "schedule": 3600.0,
+        "options": {"expires": 1800},
+    },
     # The weekly digest to each active lead POC (scm_reports.tasks.send_weekly_digest):
     # RCF_DIGEST_WEEKDAY at RCF_DIGEST_HOUR:RCF_DIGEST_MINUTE, Seoul time (default
     # Monday 08:00, the start of the ROK side's working week and the U.S. side's

@@ -18,6 +18,16 @@ and no request pays a round trip for it. A cancelled statement leaves the
 connection usable once its transaction is rolled back, which the atomic
 request does before the middleware answers; the next request reuses it.
 
+Web connections also get ``idle_in_transaction_session_timeout`` at
+``RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS`` (60 s; 0: none): a session that sits
+in an open transaction doing nothing for that long is ended by the server. A
+request's own transaction never idles so (it ends when the view returns), but
+the NDJSON export (rcf.api ``SyncFeed.stream``) keeps its snapshot open while
+the client reads each batch: a client that stops reading would otherwise hold
+the snapshot (VACUUM waits), the connection and the thread for ever. The stream
+then ends with a line naming the cursor to continue from. Keep it well above
+the time one batch takes to encode and send (about a second).
+
 SQLite has no statement timeout and none is emulated: it serves small sites,
 where no query runs for long.
 """
@@ -41,14 +51,21 @@ def limit_ms() -> int:
     return max(0, int(getattr(settings, "RCF_DB_STATEMENT_TIMEOUT_MS", 0) or 0))
 
 
+def idle_ms() -> int:
+    """The longest a web session may sit idle in a transaction, in milliseconds; 0 when there is no limit."""
+    return max(0, int(getattr(settings, "RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 0) or 0))
+
+
 def apply(sender=None, connection=None, **kwargs) -> None:
-    """Set the limit on a newly opened connection (a ``connection_created`` receiver)."""
+    """Set the limits on a newly opened connection (a ``connection_created`` receiver)."""
     if connection is None or connection.vendor != "postgresql":
         return
-    ms = limit_ms()
-    if ms:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{ms}ms"])
+    ms, idle = limit_ms(), idle_ms()
+    if ms or idle:
+        with connection.cursor() as cursor:  # one round trip for both
+            cursor.execute("SELECT set_config('statement_timeout', %s, false), "
+                           "set_config('idle_in_transaction_session_timeout', %s, false)",
+                           [f"{ms}ms" if ms else "0", f"{idle}ms" if idle else "0"])
 
 
 def install() -> None:

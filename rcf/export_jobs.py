@@ -25,6 +25,12 @@ then offers the download.
 * The user who left the page (no poll for ``RCF_EXPORT_LEFT_SECONDS`` when
   it finishes) is e-mailed the link, in their language, through the outbox.
 * Files go after ``RCF_EXPORT_KEEP_HOURS`` (swept when a run is created).
+* A run is made only by a POST (CSRF-checked: the GET of a large export
+  answers a page with a "Make the file" button), reuses the user's queued or
+  running run of the same kind, format and parameters, and a user has at most
+  ``RCF_EXPORT_MAX_ACTIVE_PER_USER`` runs queued or running at once.
+* The permission its kind needs is checked again when the worker makes the
+  file and when it is downloaded (a role removed meanwhile: no data).
 """
 
 from __future__ import annotations
@@ -58,21 +64,38 @@ CONTENT_TYPES = {
 }
 
 _KINDS: dict[str, Callable] = {}
+_PERMISSIONS: dict[str, str] = {}
 
 
 class ExportFailed(Exception):
     """A kind's ``make`` refuses with a message for the user (shown on the run's page as it is)."""
 
 
-def register_export_kind(kind: str, make: Callable) -> None:
-    """``make(run, out, progress)`` writes the file of a run of ``kind`` into the binary file ``out``."""
+class TooManyRuns(Exception):
+    """The user already has ``RCF_EXPORT_MAX_ACTIVE_PER_USER`` runs queued or running."""
+
+
+def register_export_kind(kind: str, make: Callable, *, permission: str) -> None:
+    """``make(run, out, progress)`` writes the file of a run of ``kind`` into the binary file ``out``;
+    ``permission`` is what its owner must still have when it is made and downloaded."""
     _KINDS[kind] = make
+    _PERMISSIONS[kind] = permission
 
 
 def _maker(kind: str) -> Callable:
     if kind not in _KINDS:
         autodiscover_modules("exports")
     return _KINDS[kind]
+
+
+def may_have(run: ExportRun, user=None) -> bool:
+    """May the run's owner (still) have its data: an active user with the permission its kind needs?
+    An unknown kind: no."""
+    user = user or run.created_by
+    if run.kind not in _PERMISSIONS:
+        autodiscover_modules("exports")
+    permission = _PERMISSIONS.get(run.kind)
+    return bool(permission and user.is_active and user.has_perm(permission))
 
 
 # --- Settings and files ------------------------------------------------------------------------
@@ -111,6 +134,11 @@ def keep_seconds() -> float:
     return _setting("RCF_EXPORT_KEEP_HOURS", 24.0) * 3600
 
 
+def max_active() -> int:
+    """Runs one user may have queued or running at once."""
+    return max(1, _setting("RCF_EXPORT_MAX_ACTIVE_PER_USER", 3))
+
+
 def time_limit() -> int:
     return _setting("RCF_EXPORT_TIME_LIMIT_SECONDS", 3600)
 
@@ -129,8 +157,12 @@ def _partial_path(run: ExportRun) -> Path:
     return export_dir() / f"{run.stored_name}.{os.getpid()}.part"
 
 
-def available(run: ExportRun) -> bool:
-    return run.status == ExportRunStatus.DONE and file_path(run).exists()
+def available(run: ExportRun, *, now=None) -> bool:
+    """Done, within the hours the page and the e-mail promised, and still on disk."""
+    if run.status != ExportRunStatus.DONE or run.finished_at is None:
+        return False
+    age = ((now or timezone.now()) - run.finished_at).total_seconds()
+    return age < keep_seconds() and file_path(run).exists()
 
 
 def sweep(*, now: float | None = None) -> int:
@@ -172,6 +204,27 @@ def export_run_create(*, kind: str, fmt: str, by, file_name: str, params: dict |
         run.save()
         outbox_enqueue(topic=EXPORT_TOPIC, payload={"run": run.pk})
     return run
+
+
+def export_run_start(*, kind: str, fmt: str, by, file_name: str, params: dict | None = None,
+                     rows_total: int | None = None) -> ExportRun:
+    """The run a user's POST asks for: their queued or running run of the same kind, format and parameters if
+    there is one, else a new run; ``TooManyRuns`` when they already have ``max_active()`` runs at work."""
+    from django.contrib.auth import get_user_model
+
+    params = params or {}
+    with transaction.atomic():
+        # One user's requests one at a time (the row lock), so two clicks make one run and the cap holds.
+        get_user_model().objects.select_for_update().filter(pk=by.pk).first()
+        active = list(runs_of(by).filter(status__in=WORKING).order_by("created_at", "pk"))
+        for run in active:
+            if run.kind == kind and run.fmt == fmt and run.params == params:
+                return run
+        if len(active) >= max_active():
+            raise TooManyRuns(_("You already have %(count)s exports being made; wait for one to finish, then "
+                                "export again.") % {"count": len(active)})
+        return export_run_create(kind=kind, fmt=fmt, by=by, file_name=file_name, params=params,
+                                 rows_total=rows_total)
 
 
 def runs_of(user):
@@ -270,6 +323,9 @@ def export_run_execute(run_id: int) -> str:
     error = ""
     with translation.override(run.language or settings.LANGUAGE_CODE):
         try:
+            if not may_have(run):
+                raise ExportFailed(_("Your account no longer has access to this data (its role was changed or "
+                                     "it was deactivated after you asked); no file was made."))
             with partial.open("wb") as out:
                 _maker(run.kind)(run, out, progress)
             os.replace(partial, file_path(run))  # complete, or not there at all

@@ -4,8 +4,12 @@ the progress while the worker makes the file (the section polls itself every
 sees either (404 for anyone else); see rcf.export_jobs.
 
 ``start_export`` is what the export views call for an export too large for
-the request: it records the run and sends the browser to its page."""
+the request: a GET answers a page with a "Make the file" button (a run is
+made only by that CSRF-checked POST, so a link or an image on another site
+starts nothing); the POST records the run (or finds the user's same run
+still at work) and sends the browser to its page."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -19,10 +23,20 @@ from .views import StaffView
 
 
 def start_export(request, *, kind: str, fmt: str, file_name: str, params: dict | None = None,
-                 rows_total: int | None = None):
-    """Record an export run for ``request.user`` and answer with a redirect to its page."""
-    run = export_jobs.export_run_create(kind=kind, fmt=fmt, by=request.user, file_name=file_name, params=params,
-                                        rows_total=rows_total)
+                 rows_total: int | None = None, count: int | None = None, more_than: int | None = None):
+    """GET: the page offering to make the file in the background (``count`` rows or, for the PDF, projects;
+    or "more than ``more_than``": the count is capped, so deciding costs the same at any size).
+    POST: record an export run for ``request.user`` (or reuse theirs at work) and redirect to its page;
+    429 with the page and a message when they have too many at work."""
+    context = {"file_name": file_name, "fmt": fmt, "count": count, "more_than": more_than,
+               "action": request.get_full_path()}
+    if request.method != "POST":
+        return render(request, "rcf/export_start.html", context)
+    try:
+        run = export_jobs.export_run_start(kind=kind, fmt=fmt, by=request.user, file_name=file_name,
+                                           params=params, rows_total=rows_total)
+    except export_jobs.TooManyRuns as refusal:
+        return render(request, "rcf/export_start.html", context | {"refusal": str(refusal)}, status=429)
     return redirect("exports:run", run.pk)
 
 
@@ -57,6 +71,8 @@ class ExportDownloadView(StaffView):
 
     def get(self, request, pk):
         run = _own_run(request, pk)
+        if not export_jobs.may_have(run, request.user):
+            raise PermissionDenied(_("Your role no longer allows this export."))
         if not export_jobs.available(run):
             raise Http404(_("This file is not there: it is still being made, it failed, or it was removed after "
                             "%(hours)s hours.") % {"hours": f"{export_jobs.keep_seconds() / 3600:g}"})

@@ -14,6 +14,7 @@ an ``Importer`` (matching, per-row plan, the service calls)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -146,6 +147,12 @@ class Importer:
 
     def apply(self, result: RowResult) -> None:
         raise NotImplementedError
+
+    def applying(self):
+        """A context around applying all the rows, inside the import's
+        transaction (each row a savepoint within it): an app batches work
+        there (``projects.counts.batch``: the summary rows written once)."""
+        return contextlib.nullcontext()
 
     def keep_id(self, data: dict) -> dict:
         """``data`` for a create: its ``id`` (the row's ID, free when the row
@@ -412,38 +419,39 @@ def run_import(importer: Importer, *, upload, name: str, dry_run: bool, show: in
     identities: dict[str, int] = {}
     first_results: dict[int, RowResult] = {}
     with transaction.atomic():
-        batch: list[tuple[int, dict, list[tuple[str, str]]]] = []
-        for number, values in rows:
-            if all(_blank(v) for v in values):
-                continue
-            report.rows += 1
-            if report.rows > max_rows():
-                report.errors.append((number, "", _("The file has more than %(max)s rows; split it.")
-                                      % {"max": f"{max_rows():,}"}))
-                break
-            cells: dict[str, Any] = {}
-            problems: list[tuple[str, str]] = []
-            for index, value in enumerate(values):
-                column = columns[index] if index < len(columns) else None
-                if column is None:
-                    if not _blank(value):
-                        problems.append((_("column %(letter)s") % {"letter": column_letter(index)},
-                                         _("A value in a column without a header.")))
+        with importer.applying():
+            batch: list[tuple[int, dict, list[tuple[str, str]]]] = []
+            for number, values in rows:
+                if all(_blank(v) for v in values):
                     continue
-                if isinstance(value, Formula):
-                    problems.append((str(column.label()), _("A formula is not accepted, type its value.")))
-                    continue
-                cells[column.key] = value
-            batch.append((number, cells, problems))
-            if len(batch) >= BATCH:
+                report.rows += 1
+                if report.rows > max_rows():
+                    report.errors.append((number, "", _("The file has more than %(max)s rows; split it.")
+                                          % {"max": f"{max_rows():,}"}))
+                    break
+                cells: dict[str, Any] = {}
+                problems: list[tuple[str, str]] = []
+                for index, value in enumerate(values):
+                    column = columns[index] if index < len(columns) else None
+                    if column is None:
+                        if not _blank(value):
+                            problems.append((_("column %(letter)s") % {"letter": column_letter(index)},
+                                             _("A value in a column without a header.")))
+                        continue
+                    if isinstance(value, Formula):
+                        problems.append((str(column.label()), _("A formula is not accepted, type its value.")))
+                        continue
+                    cells[column.key] = value
+                batch.append((number, cells, problems))
+                if len(batch) >= BATCH:
+                    _run_batch(importer, batch, report, identities, first_results, on_row, show)
+                    batch = []
+                    if progress:
+                        progress(report.rows)
+            if batch:
                 _run_batch(importer, batch, report, identities, first_results, on_row, show)
-                batch = []
                 if progress:
                     progress(report.rows)
-        if batch:
-            _run_batch(importer, batch, report, identities, first_results, on_row, show)
-            if progress:
-                progress(report.rows)
         report.errors.sort(key=lambda e: e[0])
         report.applied = not dry_run and not report.errors
         if not report.applied:

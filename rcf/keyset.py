@@ -159,14 +159,23 @@ def _json_value(value):
     raise TypeError(f"Not a sort key value: {value!r}")
 
 
-def encode(keys, values, number: int, direction: str) -> str:
+def _signer(keys, model) -> signing.Signer:
+    """A cursor is signed for one list (the model) and one sort (its keys, directions and NULL places):
+    given to another, its signature does not match, and it is refused (BadCursor) rather than read as a
+    position it does not name."""
+    sort = ";".join(f"{key.expression!r}|{key.descending:d}|{key.nulls_last:d}" for key in keys)
+    label = model._meta.label_lower if model is not None else ""
+    return signing.Signer(salt=f"{_SALT}:{label}:{sort}")
+
+
+def encode(keys, values, number: int, direction: str, *, model) -> str:
     payload = json.dumps([number, direction, values], default=_json_value, separators=(",", ":"))
-    return signing.Signer(salt=_SALT).sign(base64.urlsafe_b64encode(payload.encode()).decode().rstrip("="))
+    return _signer(keys, model).sign(base64.urlsafe_b64encode(payload.encode()).decode().rstrip("="))
 
 
 def decode(queryset, keys, cursor: str) -> tuple[list, int, str]:
     try:
-        raw = signing.Signer(salt=_SALT).unsign(cursor)
+        raw = _signer(keys, queryset.model).unsign(cursor)
         payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         number, direction, values = payload
         if not (isinstance(number, int) and number >= 1 and direction in ("after", "before")
@@ -310,9 +319,9 @@ def paginate(queryset, sort, *, per_page: int, cursor: str | None = None, page: 
         number = result.number = 1  # read back to the start: this is the first page
     # Read backwards, the page is before the one the cursor came from: there is a next one.
     if more or reverse:
-        result.next_cursor = encode(keys, values_of(rows[-1]), number + 1, "after")
+        result.next_cursor = encode(keys, values_of(rows[-1]), number + 1, "after", model=queryset.model)
     if number > 2:
-        result.previous_cursor = encode(keys, values_of(rows[0]), number - 1, "before")
+        result.previous_cursor = encode(keys, values_of(rows[0]), number - 1, "before", model=queryset.model)
     elif number == 2:
         result.first_page_previous = True
     return result

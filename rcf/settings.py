@@ -146,6 +146,9 @@ else:
 # management commands): a statement running longer is cancelled and the request answered 503.
 # Under gunicorn's worker timeout (30 s), so the user gets that answer, not a killed worker. 0: no limit.
 RCF_DB_STATEMENT_TIMEOUT_MS = env.int("RCF_DB_STATEMENT_TIMEOUT_MS", default=20_000)
+# Web connections only, PostgreSQL: a session idle in an open transaction this long is ended (0: never). Only the
+# NDJSON export idles so, while its client reads a batch; keep it well above a batch's time (rcf/db_timeout.py).
+RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=60_000)
 if RCF_DB_STATEMENT_TIMEOUT_MS < 0:
     raise ImproperlyConfigured(
         "RCF_DB_STATEMENT_TIMEOUT_MS must be 0 (no limit) or a number of milliseconds, "
@@ -341,6 +344,8 @@ RCF_EXPORT_KEEP_HOURS = env.float("RCF_EXPORT_KEEP_HOURS", default=24.0)
 RCF_EXPORT_LEFT_SECONDS = env.float("RCF_EXPORT_LEFT_SECONDS", default=20.0)
 RCF_EXPORT_STALE_SECONDS = env.int("RCF_EXPORT_STALE_SECONDS", default=120)
 RCF_EXPORT_TIME_LIMIT_SECONDS = env.int("RCF_EXPORT_TIME_LIMIT_SECONDS", default=3600)
+# Runs one user may have queued or running at once (a run is started only by the CSRF-checked POST).
+RCF_EXPORT_MAX_ACTIVE_PER_USER = env.int("RCF_EXPORT_MAX_ACTIVE_PER_USER", default=3)
 # --- Implementation tracking (issue 11) ---
 # The handling marking printed on every page, PDF, export sheet and e-mail
 # (rcf.marking); empty: none.
@@ -553,6 +558,9 @@ RCF_SYNC_PAGE_SIZE = env.int("RCF_SYNC_PAGE_SIZE", default=500)
 RCF_API_MAX_PAGE_SIZE = env.int("RCF_API_MAX_PAGE_SIZE", default=1000)
 # Rows per keyset batch of the streamed NDJSON export (GET …/?since=&format=ndjson): its memory bound.
 RCF_SYNC_EXPORT_BATCH = env.int("RCF_SYNC_EXPORT_BATCH", default=1000)
+# The longest an NDJSON export may stream (checked between batches): it then ends with a last line
+# {"detail": …, "cursor": …} to continue from. It holds a snapshot (VACUUM waits), a web thread and a connection.
+RCF_SYNC_EXPORT_MAX_SECONDS = env.int("RCF_SYNC_EXPORT_MAX_SECONDS", default=600)
 # Larger request bodies are refused with 413.
 RCF_API_MAX_BODY_BYTES = env.int("RCF_API_MAX_BODY_BYTES", default=1024 * 1024)
 # Larger form bodies (pages, the admin; files excluded) are refused with 413 (Django's default).

@@ -33,6 +33,14 @@ def webhooks_purge() -> int:
     return webhooks.webhooks_purge()
 
 
+# Beat sends this once an hour: export files past RCF_EXPORT_KEEP_HOURS go.
+@shared_task(name="rcf.tasks.exports_sweep", ignore_result=True)
+def exports_sweep() -> int:
+    from . import export_jobs
+
+    return export_jobs.sweep()
+
+
 # A spreadsheet import (rcf.import_jobs) may run far longer than the other tasks (a 50,000-row file takes
 # minutes): its own time limits, and acknowledged on receipt (acks_late off) so that Redis does not hand it to
 # a second worker after its visibility timeout. A worker that dies mid-run does not redo it: the page shows

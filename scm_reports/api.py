@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.response import Response
 
-from rcf import services as rcf_services
 from rcf.api import (
     Conflict,
     ConsistentReadsMixin,
@@ -62,7 +61,7 @@ class SCMCycleViewSet(TrackedRecordViewSet):
         return services.scm_cycle_delete(cycle=instance, by=self.request.user, expected_version=expected_version)
 
     def restore_record(self, instance):
-        return rcf_services.restore(instance=instance, by=self.request.user)
+        return services.scm_cycle_restore(cycle=instance, by=self.request.user)
 
 
 class ReadinessViewSet(ConsistentReadsMixin, ModelPermissionsMixin, viewsets.ViewSet):

@@ -4,6 +4,7 @@ text that says the same (``aria-hidden``): never the only way to read a
 figure, never a container of links."""
 
 import datetime
+import math
 
 from rcf.validators import shift_date
 
@@ -20,7 +21,9 @@ def readiness_window(row, *, today: datetime.date, ready_days=()) -> dict | None
     it falls inside. None for a year with no SCM recorded (no window yet).
 
     A day is drawn as the interval [day, day + 1), so the deadline's own day
-    is inside the at-risk part and a project ready on it is a dot there."""
+    is inside the at-risk part and a project ready on it is a dot there.
+    Dots are placed to the whole percent, rounded down (a dot never moves past
+    its day's end, the deadline's line included): at most 101 a year, whatever the data."""
     if row.deadline is None or row.window_start is None:
         return None
     start = row.window_start
@@ -40,5 +43,8 @@ def readiness_window(row, *, today: datetime.date, ready_days=()) -> dict | None
         "deadline_at": at(after_deadline),
         "elapsed": at(today, half=True) if today >= start else 0.0,
         "today_at": at(today, half=True) if start <= today < end else None,
-        "dots": sorted({at(day, half=True) for day in ready_days if day is not None and start <= day < end}),
+        # One dot per percent of the width at most: a dot is wider than that, and a busy year (a project
+        # ready most days) would otherwise draw hundreds of them on top of each other.
+        "dots": sorted({float(math.floor(at(day, half=True))) for day in ready_days
+                        if day is not None and start <= day < end}),
     }

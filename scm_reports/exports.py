@@ -141,7 +141,7 @@ def _make_pdf(run, out, progress) -> None:
 def _register() -> None:
     from rcf.export_jobs import register_export_kind
 
-    register_export_kind("scm_report_pdf", _make_pdf)
+    register_export_kind("scm_report_pdf", _make_pdf, permission="projects.view_cooperativeproject")
 
 
 _register()

@@ -738,6 +738,7 @@ def presentation_record(*, project, scm_cycle, outcome: str, note: str = "", by=
     an administrator), ``PresentationAlreadyRecorded`` (this project at this
     SCM), ``ValidationError`` naming the field, or ``VersionConflict`` (the
     project changed since ``expected_version``)."""
+    from projects import counts
     from projects.models import CooperativeProject
     from projects.models import ProjectStatus as S
     from projects.services import project_transition
@@ -751,39 +752,41 @@ def presentation_record(*, project, scm_cycle, outcome: str, note: str = "", by=
     today = today or framework_today()
     if not can_record_presentation(by):
         raise PermissionDenied(_("Only lead POCs and administrators can record what an SCM decided."))
-    if project is not None and not project.is_deleted:
-        # One recording at a time per project: the status read below is the one changed.
-        project = CooperativeProject.objects.select_for_update().get(pk=project.pk)
-    errors = _presentation_errors(project=project, scm_cycle=scm_cycle, outcome=outcome, today=today)
-    if errors:
-        raise ValidationError(errors)
-    existing = SCMPresentation.objects.filter(project=project, scm_cycle=scm_cycle).select_related(
-        "project", "scm_cycle").first()
-    if existing is not None:
-        raise PresentationAlreadyRecorded(existing)
-    if expected_version is not None and project.version != expected_version:
-        raise VersionConflict(project)
+    # Both steps (presented, then deferred/declined) write the summary rows once, in one sorted pass.
+    with counts.batch():
+        if project is not None and not project.is_deleted:
+            # One recording at a time per project: the status read below is the one changed.
+            project = CooperativeProject.objects.select_for_update().get(pk=project.pk)
+        errors = _presentation_errors(project=project, scm_cycle=scm_cycle, outcome=outcome, today=today)
+        if errors:
+            raise ValidationError(errors)
+        existing = SCMPresentation.objects.filter(project=project, scm_cycle=scm_cycle).select_related(
+            "project", "scm_cycle").first()
+        if existing is not None:
+            raise PresentationAlreadyRecorded(existing)
+        if expected_version is not None and project.version != expected_version:
+            raise VersionConflict(project)
 
-    presentation = SCMPresentation(scm_cycle=scm_cycle, project=project, outcome=outcome, note=note,
-                                   recorded_by=by)
-    presentation.full_clean(validate_constraints=False)  # the note's text rules; the constraints back it below
-    presentation._history_user = by
-    presentation.save()
-    webhook_emit(event="presentation.recorded", instance=presentation)
+        presentation = SCMPresentation(scm_cycle=scm_cycle, project=project, outcome=outcome, note=note,
+                                       recorded_by=by)
+        presentation.full_clean(validate_constraints=False)  # the note's text rules; the constraints back it below
+        presentation._history_user = by
+        presentation.save()
+        webhook_emit(event="presentation.recorded", instance=presentation)
 
-    if project.status == S.READY:
-        label = PresentationOutcome(outcome).label
-        step_note = _("Presented at the %(scm)s: %(outcome)s.") % {"scm": scm_cycle, "outcome": label}
-        step_note = f"{step_note} {note}".strip()
-        # joint_decision: the ministers of both sides decided it (the caller's powers were checked above).
-        project = project_transition(project=project, to=S.PRESENTED, by=by, note=step_note, at_scm=True,
-                                     joint_decision=True, expected_version=expected_version, today=today)
-        back = {PresentationOutcome.DEFERRED: S.PRIORITIZED, PresentationOutcome.DECLINED: S.UNDER_REVIEW}
-        if outcome in back:
-            project = project_transition(
-                project=project, to=back[outcome], by=by, at_scm=True, joint_decision=True, today=today,
-                note=_("%(outcome)s at the %(scm)s.") % {"outcome": label, "scm": scm_cycle})
-    return presentation
+        if project.status == S.READY:
+            label = PresentationOutcome(outcome).label
+            step_note = _("Presented at the %(scm)s: %(outcome)s.") % {"scm": scm_cycle, "outcome": label}
+            step_note = f"{step_note} {note}".strip()
+            # joint_decision: the ministers of both sides decided it (the caller's powers were checked above).
+            project = project_transition(project=project, to=S.PRESENTED, by=by, note=step_note, at_scm=True,
+                                         joint_decision=True, expected_version=expected_version, today=today)
+            back = {PresentationOutcome.DEFERRED: S.PRIORITIZED, PresentationOutcome.DECLINED: S.UNDER_REVIEW}
+            if outcome in back:
+                project = project_transition(
+                    project=project, to=back[outcome], by=by, at_scm=True, joint_decision=True, today=today,
+                    note=_("%(outcome)s at the %(scm)s.") % {"outcome": label, "scm": scm_cycle})
+        return presentation
 
 
 PRESENTATION_EDITABLE = ("note",)

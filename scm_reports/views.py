@@ -21,6 +21,7 @@ from projects.models import LeadSide
 from rcf.models import PriorityArea
 from rcf.selectors import framework_today
 from rcf.services import VersionConflict
+from rcf.validators import YEAR_MAX, YEAR_MIN
 from rcf.views import StaffView, TrackedFormView, apply_service_errors
 
 from . import selectors, services
@@ -82,7 +83,9 @@ def _dashboard_filters(params, areas) -> tuple[DashboardFilters, dict]:
         try:
             year = int(year)
         except ValueError:
-            errors["year"] = year
+            year = None
+        if year is None or not YEAR_MIN <= year <= YEAR_MAX:  # no SCM year outside the stored bounds
+            errors["year"] = params.get("year")
             year = None
     return DashboardFilters(side=side, area=area, year=year), errors
 
@@ -196,6 +199,14 @@ class ReportView(StaffView):
             return report_xlsx(report)
         return render(request, "scm_reports/report.html", {"report": report})
 
+    def post(self, request, year, fmt="html"):
+        """The "Make the file" button of a PDF made in the background (only the PDF is ever posted)."""
+        from django.http import HttpResponseNotAllowed
+
+        if fmt != "pdf":
+            return HttpResponseNotAllowed(["GET"])
+        return self.pdf(request, int(year))
+
     def pdf(self, request, year):
         """The PDF: made here for a year with few projects, else by the worker (a job with its progress
         page; issue 14: WeasyPrint takes about 10 ms a project, far past the worker timeout at thousands)."""
@@ -208,9 +219,10 @@ class ReportView(StaffView):
 
         from .exports import NoSuchReport, pdf_file_name, report_for, report_pdf, report_projects
 
-        if report_projects(year) > inline_pdf_projects():
+        projects = report_projects(year)
+        if projects > inline_pdf_projects():
             return start_export(request, kind="scm_report_pdf", fmt="pdf", file_name=pdf_file_name(year),
-                                params={"year": year})
+                                params={"year": year}, count=projects)
         try:
             report = report_for(year=year, today=framework_today())
         except NoSuchReport as missing:

@@ -83,3 +83,24 @@ def test_queries_a_page_do_not_grow_with_the_rows(api_client, viewer):
     first, body = queries(API, {"page_size": 50})
     second, _ = queries(body["next"])
     assert first == five and second == five
+
+
+def _cursor(url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(url).query)["cursor"][0]
+
+
+def test_a_cursor_of_another_sort_or_list_is_a_404_not_a_wrong_page(api_client, viewer, projects):
+    """rsec 3: a cursor is signed for its list and its sort; elsewhere it names no position."""
+    client = api_client(viewer)
+    status_next = client.get(API, {"sort": "status", "page_size": 2}).json()["next"]
+    cursor = _cursor(status_next)
+    assert client.get(API, {"sort": "status", "page_size": 2, "cursor": cursor}).status_code == 200
+    assert client.get(API, {"sort": "-scm_year", "page_size": 2, "cursor": cursor}).status_code == 404
+    assert client.get(API, {"sort": "-status", "page_size": 2, "cursor": cursor}).status_code == 404
+    ProjectFactory.create_batch(3)
+    contacts_next = client.get("/api/v1/organizations/", {"page_size": 1}).json()["next"]
+    if contacts_next:  # a cursor of another resource (same sort keys: the primary key) on this one
+        other = _cursor(contacts_next)
+        assert client.get(API, {"page_size": 2, "cursor": other, "sort": "-updated"}).status_code == 404

@@ -126,3 +126,52 @@ def test_the_schema_documents_the_export_on_every_feed():
         assert "ndjson" in fmt["schema"]["enum"], path
     # Only the feeds: a record's own answer is JSON alone.
     assert "application/x-ndjson" not in paths["/api/v1/projects/{id}/"]["get"]["responses"]["200"]["content"]
+
+
+def test_an_export_past_its_deadline_ends_with_a_cursor_to_continue_from(api_client, settings, viewer, make_project):
+    """rsec 2: the stream holds a snapshot and a web thread; after RCF_SYNC_EXPORT_MAX_SECONDS (checked between
+    batches) it ends with a last line naming the error and the cursor of the last record sent."""
+    projects = [make_project(title=f"P{n}") for n in range(5)]
+    settings.RCF_SYNC_EXPORT_BATCH = 2
+    settings.RCF_SYNC_EXPORT_MAX_SECONDS = 0  # past the deadline after the first batch
+    settle()
+    client = api_client(viewer)
+    response = client.get(URL, {"since": "", "format": "ndjson"})
+    *records, last = lines(b"".join(response.streaming_content))
+    assert [r["id"] for r in records] == [p.pk for p in projects[:2]]
+    assert set(last) == {"detail", "cursor"} and "longer than the 0 s allowed" in last["detail"]
+    # The cursor continues exactly after the last record sent: the rest, once each.
+    settings.RCF_SYNC_EXPORT_MAX_SECONDS = 600
+    rest, _cursor = export(client, last["cursor"])
+    assert [r["id"] for r in rest] == [p.pk for p in projects[2:]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql",
+                    reason="idle_in_transaction_session_timeout is PostgreSQL's; SQLite holds no snapshot")
+def test_a_client_that_stops_reading_loses_its_snapshot_and_gets_the_cursor_to_continue(settings, viewer,
+                                                                                        make_project):
+    """rsec 2: a web connection idle in the export's transaction (the client not reading) is ended by the
+    server after RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS; the stream ends with the cursor of the last record sent."""
+    import time
+
+    from rcf import db_timeout
+
+    projects = [make_project(title=f"P{n}") for n in range(5)]
+    settings.RCF_SYNC_EXPORT_BATCH = 2
+    settings.RCF_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 300
+    settle()
+    db_timeout.install()  # this process as a web server (rcf/wsgi.py), on a connection opened afresh
+    connection.close()
+    try:
+        feed_of = SyncFeed(CooperativeProject, BulkRepresentation(ProjectSerializer))
+        stream = feed_of._lines((0, 0), sync_state(connection).epoch)
+        first = lines(next(stream))
+        time.sleep(1.5)  # the client reads nothing: the server ends the idle session
+        *rest, last = [line for chunk in stream for line in lines(chunk)]
+    finally:
+        db_timeout.uninstall()
+        connection.close()
+    assert [r["id"] for r in first] == [p.pk for p in projects[:2]] and rest == []
+    assert "The database ended this export" in last["detail"]
+    after = feed_of.decode(last["cursor"], sync_state(connection).epoch)
+    assert after[1] == projects[1].pk  # the last record sent

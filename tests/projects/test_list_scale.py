@@ -104,6 +104,12 @@ def test_past_the_last_page_and_a_damaged_cursor_are_answered_not_errors(client,
     title_cursor = _link(client.get("/projects/", {"sort": "title"}, headers=EN), "page-next").split("cursor=")[1]
     other = client.get("/projects/?sort=-updated&cursor=" + title_cursor, headers=EN)
     assert other.status_code == 200
+    # ...and one of a sort whose values would fit (rsec 3): page 1 with the message, not a wrong page 2.
+    status_cursor = _link(client.get("/projects/", {"sort": "status"}, headers=EN), "page-next").split("cursor=")[1]
+    assert client.get("/projects/?sort=status&cursor=" + status_cursor, headers=EN).status_code == 200
+    crossed = client.get("/projects/?sort=-scm_year&cursor=" + status_cursor, headers=EN)
+    assert "damaged or out of date" in crossed.content.decode()
+    assert _rows(crossed) == _rows(client.get("/projects/", {"sort": "-scm_year"}, headers=EN))
     # A cursor past the last row (the rows after it were deleted since) says so and links to page 1.
     following = _link(last, "page-next")
     assert following is None
@@ -120,7 +126,7 @@ def test_the_count_stops_at_the_cap(client, viewer, projects, small_pages, monke
     page = client.get("/projects/", headers=EN).content.decode()
     assert "More than 5 projects" in page and "Page 1 of more than 3" in page
     korean = client.get("/projects/", headers={"Accept-Language": "ko"}).content.decode()
-    assert "사업 5건 이상" in korean
+    assert "사업 5건 초과" in korean
     with CaptureQueriesContext(connection) as queries:
         client.get("/projects/", headers=EN)
     counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]

@@ -52,7 +52,14 @@ def _projects(count, **extra):
 
 
 def _go_job(client, url, **params):
-    response = client.get(url, params)
+    """A large export: the GET offers the "Make the file" button (and makes nothing); its POST makes the run."""
+    from urllib.parse import urlencode
+
+    runs = ExportRun.objects.count()
+    page = client.get(url, params)
+    assert page.status_code == 200 and 'data-testid="export-make"' in page.content.decode(), page
+    assert ExportRun.objects.count() == runs
+    response = client.post(f"{url}?{urlencode(params)}" if params else url)
     assert response.status_code == 302, response
     assert re.fullmatch(r"/exports/\d+/", response["Location"]), response["Location"]
     return ExportRun.objects.get(pk=int(response["Location"].split("/")[2])), response["Location"]
@@ -147,7 +154,7 @@ def test_no_query_carries_an_in_list_longer_than_a_chunk(client, viewer, setting
     settings.RCF_EXPORT_CHUNK_ROWS = 20
     projects = _projects(65)
     for project in projects[::2]:
-        ResourceLineFactory(project=project, amount=Decimal("100.00"))
+        ResourceLineFactory(project=project, amount=Decimal("123456.78"))  # no id or year is this number
     client.force_login(viewer)
     for fmt in ("csv", "xlsx"):
         with CaptureQueriesContext(connection) as queries:
@@ -159,7 +166,7 @@ def test_no_query_carries_an_in_list_longer_than_a_chunk(client, viewer, setting
     rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(min_row=2, values_only=True))
     assert len(rows) == 65
     assert ResourceLine.objects.count() == 33
-    assert sum(1 for r in rows if any(v == Decimal("100.00") or v == 100 for v in r)) == 33
+    assert sum(1 for r in rows if any(v in (Decimal("123456.78"), 123456.78) for v in r)) == 33
 
 
 # --- Export jobs ----------------------------------------------------------------------------------------
@@ -369,3 +376,106 @@ def test_a_user_with_another_s_run_id_gets_404_not_the_file(client, editor, sett
     export_run(run.pk)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     assert client.get(f"{url}download").status_code == 404
+
+
+# --- Starting a run: only a CSRF-checked POST, one run per same export, a cap per user (rsec 1) ----------------
+
+
+@pytest.mark.django_db
+def test_a_get_or_a_forged_post_starts_no_export_job(viewer, settings, folder):
+    from django.test import Client
+
+    settings.RCF_EXPORT_INLINE_CSV_ROWS = 2
+    _projects(5)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(viewer)
+    for _ in range(5):  # an <img src> or a link on another site
+        page = browser.get("/projects/export.csv", HTTP_SEC_FETCH_SITE="cross-site")
+        assert page.status_code == 200 and "more than 2 rows" in page.content.decode()
+    assert browser.post("/projects/export.csv").status_code == 403  # a form on another site: no CSRF token
+    assert not ExportRun.objects.exists() and not OutboxMessage.objects.filter(topic=export_jobs.EXPORT_TOPIC).exists()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    response = browser.post("/projects/export.csv", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and ExportRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_same_export_asked_twice_is_one_run_and_a_user_has_at_most_the_cap(client, viewer, editor, settings,
+                                                                                 folder):
+    settings.RCF_EXPORT_INLINE_CSV_ROWS = settings.RCF_EXPORT_INLINE_ROWS = 2
+    settings.RCF_EXPORT_MAX_ACTIVE_PER_USER = 2
+    _projects(5)
+    client.force_login(viewer)
+    first, url = _go_job(client, "/projects/export.csv", status="concept")
+    again, again_url = _go_job(client, "/projects/export.csv", status="concept")
+    assert again == first and again_url == url and ExportRun.objects.count() == 1
+    _go_job(client, "/projects/export.xlsx", status="concept")
+    refused = client.post("/projects/export.csv?headers=keys")
+    assert refused.status_code == 429
+    assert "You already have 2 exports being made" in refused.content.decode()
+    assert ExportRun.objects.count() == 2
+    ExportRun.objects.filter(pk=first.pk).update(status="done")  # one finished: room for another
+    assert client.post("/projects/export.csv?headers=keys").status_code == 302
+    client.force_login(editor)  # the cap is per user
+    assert client.post("/projects/export.csv?headers=keys").status_code == 302
+    assert ExportRun.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_role_removed_after_asking_gets_no_file(client, viewer, settings, folder):
+    settings.RCF_EXPORT_INLINE_CSV_ROWS = 2
+    _projects(5)
+    client.force_login(viewer)
+    run, url = _go_job(client, "/projects/export.csv")
+    viewer.groups.clear()
+    viewer.user_permissions.clear()
+    assert export_run(run.pk) == "failed"
+    run.refresh_from_db()
+    assert "no longer has access" in run.error and not export_jobs.file_path(run).exists()
+    assert "no longer has access" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_file_made_is_not_downloaded_once_the_role_is_gone(client, viewer, settings, folder):
+    settings.RCF_EXPORT_INLINE_CSV_ROWS = 2
+    _projects(5)
+    client.force_login(viewer)
+    run, url = _go_job(client, "/projects/export.csv")
+    assert export_run(run.pk) == "done"
+    assert client.get(f"{url}download").status_code == 200
+    groups = list(viewer.groups.all())
+    viewer.groups.clear()
+    viewer.user_permissions.clear()
+    assert client.get(f"{url}download").status_code == 403
+    viewer.groups.set(groups)
+    viewer.is_active = False
+    viewer.save()
+    assert client.get(f"{url}download").status_code != 200  # deactivated: signed out
+
+
+@pytest.mark.django_db
+def test_a_file_past_its_hours_is_gone_even_before_the_sweep_and_a_stuck_run_polls_slowly(client, editor, settings,
+                                                                                         folder):
+    # The page and the e-mail promise the file for RCF_EXPORT_KEEP_HOURS; it is not served after that, even
+    # when no sweep has run yet (beat sweeps hourly). A run no worker takes up polls every 30 s, not every 2.
+    from rcf.tasks import exports_sweep
+
+    settings.RCF_EXPORT_INLINE_ROWS = 2
+    _projects(3)
+    client.force_login(editor)
+    run, url = _go_job(client, "/projects/export.xlsx")
+    ExportRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - datetime.timedelta(hours=1))
+    stuck = client.get(url).content.decode()
+    assert 'data-testid="export-waiting-long"' in stuck and 'data-hx-trigger="every 30s"' in stuck
+    assert export_run(run.pk) == "done"
+    assert client.get(f"{url}download").status_code == 200
+    ExportRun.objects.filter(pk=run.pk).update(finished_at=timezone.now() - datetime.timedelta(hours=25))
+    assert client.get(f"{url}download").status_code == 404
+    assert 'data-testid="export-expired"' in client.get(url).content.decode()
+    import os
+    import time
+
+    stored = next(folder.iterdir())
+    old = time.time() - 25 * 3600
+    os.utime(stored, (old, old))
+    assert exports_sweep() == 1 and list(folder.iterdir()) == []

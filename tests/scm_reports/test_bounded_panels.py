@@ -147,7 +147,8 @@ def test_the_candidates_are_the_first_prioritised_proposed_first(make_project, a
     assert (candidates["more"], candidates["proposed"]) == (3, 1)
 
 
-def test_the_report_lists_the_year_in_full_and_earlier_years_as_linked_counts(client, viewer, populate):
+def test_the_report_lists_the_year_in_full_and_earlier_years_as_linked_counts(client, viewer, populate,
+                                                                              make_project):
     client.force_login(viewer)
     populate(0, 5)
     few = _count(client, "/scm/2026/report/")[0]
@@ -164,11 +165,16 @@ def test_the_report_lists_the_year_in_full_and_earlier_years_as_linked_counts(cl
     assert [(r["year"], r["total"]) for r in report["earlier"]] == [(2025, 10)]
     assert [(s["status"], s["count"]) for s in report["earlier"][0]["statuses"]] == [("in_implementation", 10)]
     html = response.content.decode()
-    assert 'href="/projects/?year=2025"' in html and 'href="/projects/?year=2025&amp;status=in_implementation"' in html
+    assert 'href="/projects/?counts_for=2025"' in html
+    assert 'href="/projects/?counts_for=2025&amp;status=in_implementation"' in html
     assert "Project 003" not in html  # an earlier year's project is counted, not listed
-    # The link lists what the figure counts.
-    listed = _get(client, "/projects/", year="2025", status="in_implementation")
+    # The link lists what the figure counts: the projects that counted for 2025's SCM, not those aimed at it.
+    aimed = make_project(title="Aimed at 2025, counted for nothing yet", target_year=2025)
+    listed = _get(client, "/projects/", counts_for="2025", status="in_implementation")
     assert listed.status_code == 200 and "Project 003" in listed.content.decode()
+    assert "10 projects" in listed.content.decode()
+    everything = _get(client, "/projects/", counts_for="2025").content.decode()
+    assert aimed.title not in everything and aimed.title in _get(client, "/projects/", year="2025").content.decode()
 
 
 # --- PostgreSQL: the lists read their indexes ---------------------------------------------------------------
@@ -227,3 +233,19 @@ def test_postgres_the_dashboard_lists_read_their_indexes(client, viewer, scm_202
     # ready_on index; at most the projects of one day sorted by id (incremental), never the year's.
     assert plan.count("Index Scan using") == 2 and "ready_on" in plan and "->Sort" not in plan.replace(" ", ""), plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_a_year_with_a_project_ready_every_day_draws_at_most_one_dot_per_percent():
+    # A busy year: a ready project every day of its window. The bar stays a bar, not 365 overlapping dots,
+    # and the deadline's own day stays left of the deadline's line.
+    from scm_reports.charts import readiness_window
+    from scm_reports.selectors import ReadinessState, YearReadiness
+
+    start, deadline = D(2025, 10, 1), D(2026, 11, 4)
+    row = YearReadiness(year=2026, state=ReadinessState.COVERED, deadline=deadline, window_start=start,
+                        cycle=None)
+    days = [start + datetime.timedelta(days=i) for i in range((deadline - start).days + 1)]
+    window = readiness_window(row, today=D(2026, 9, 1), ready_days=days)
+    assert 90 <= len(window["dots"]) <= 101
+    assert max(window["dots"]) < window["deadline_at"]
+    assert window["dots"] == sorted(set(window["dots"]))

@@ -140,6 +140,16 @@ def test_filters_narrow_the_matrix_pipeline_and_coverage(client, viewer, data):
     assert "Ignored the unknown" in response.content.decode()
 
 
+@pytest.mark.parametrize("year", ["3000000000", "9223372036854775808", "-5", "99999"])
+def test_a_year_no_scm_can_have_is_ignored_with_a_notice_not_an_error(client, viewer, data, year):
+    # Beyond what the database's integer holds, the ORM knows no row can match and says so with an
+    # exception rather than a query: the page ignores the year and says so, never a 500.
+    response = _get(client, viewer, year=year)
+    assert response.status_code == 200
+    assert "Ignored the unknown" in response.content.decode()
+    assert response.context["board"].matrix["total"] == _get(client, viewer).context["board"].matrix["total"]
+
+
 # 12, plus (issue 10) one to find the signed-in user's lead POC for those who may change projects, and one
 # for a lead POC's "awaiting your concurrence" panel; (issue 11) one for the resource totals and one for the
 # projects in implementation by health; (issue 12) two for the readiness timeline's project names; (issue 14)
