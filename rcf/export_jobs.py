@@ -49,6 +49,7 @@ from django.utils import timezone, translation
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
 
+from .import_jobs import job_dir
 from .models import ExportRun, ExportRunStatus
 from .outbox import outbox_enqueue, outbox_register
 
@@ -144,9 +145,7 @@ def time_limit() -> int:
 
 
 def export_dir() -> Path:
-    folder = Path(getattr(settings, "RCF_EXPORT_DIR", None) or Path(settings.BASE_DIR) / "var" / "exports")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return job_dir("RCF_EXPORT_DIR", "exports")
 
 
 def file_path(run: ExportRun) -> Path:

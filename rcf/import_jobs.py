@@ -93,10 +93,16 @@ def stale_seconds() -> float:
     return float(getattr(settings, "RCF_IMPORT_STALE_SECONDS", 120))
 
 
-def import_dir() -> Path:
-    folder = Path(getattr(settings, "RCF_IMPORT_DIR", None) or Path(settings.BASE_DIR) / "var" / "imports")
+def job_dir(setting: str, name: str) -> Path:
+    """The folder a kind of background run keeps its files in: the setting
+    ``setting`` (shared by web and worker), else ``var/<name>``; made if missing."""
+    folder = Path(getattr(settings, setting, None) or Path(settings.BASE_DIR) / "var" / name)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def import_dir() -> Path:
+    return job_dir("RCF_IMPORT_DIR", "imports")
 
 
 def stored_path(run: ImportRun) -> Path:
