@@ -61,7 +61,13 @@ def _app(fmt: str, out: str) -> int:
     from django.conf import settings
 
     settings.RCF_EXPORT_DIR = str(settings_dir)
+    from django.contrib.auth.models import Group
+
+    from scm_reports.services import roles_ensure
+
     user, _created = get_user_model().objects.get_or_create(username="bench-exporter")
+    roles_ensure()  # the job checks its owner may still see the data (export_jobs.may_have): a viewer may
+    user.groups.add(Group.objects.get(name="viewer"))
     run = ExportRun.objects.create(kind="projects", fmt=fmt, created_by=user, file_name=f"bench.{fmt}",
                                    stored_name=f"bench-{os.getpid()}", params={"query": ""},
                                    seen_at=None)

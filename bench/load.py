@@ -9,8 +9,13 @@ of the issue:
   other sorts, spread over 16 sync clients (each its own user and token, as
   the per-user API throttle counts them);
 * 20% the dashboard ``GET /`` with a signed-in session (a few with a filter);
-* 10% the project list search ``GET /projects/?q=<term>`` with a session
-  (a title word, or a rare number);
+* 10% the project list search ``GET /projects/?q=<term>`` with a session,
+  the terms drawn as a user types them (``search_terms``): 30% a common word
+  of the titles (the fill's vocabulary is small: each is in most projects),
+  10% a Korean word, 15% two words or a whole title (rare), 15% a title's
+  number (rare: a handful of projects), 15% an external id (exact, one
+  project, or none when the id is made up), 15% a misspelt word or one the
+  projects do not use (no or few results);
 * 10% ``PATCH /api/v1/projects/<id>/`` of the summary with ``If-Match``: the
   version the client last saw of that project (from its previous sync, then
   from its own last answer), on 200 projects shared by the 16 clients, so
@@ -22,7 +27,10 @@ requests, whichever comes first, after one unmeasured warm-up. Reported per
 level: throughput, p50/p95/p99 overall and per kind, answers by status (any
 5xx fails the run; the first few bodies are printed), the PostgreSQL
 connections the web workers hold (sampled from ``pg_stat_activity`` every
-0.2 s: open and active, max and mean), and the CPU time per request of
+0.2 s: open and active, max and mean, and how many distinct server processes
+served them: with persistent connections, ``CONN_MAX_AGE`` in rcf/settings.py,
+60 s by default on PostgreSQL, each gunicorn thread keeps one, so the count
+stays at most workers x threads instead of one per request), and the CPU time per request of
 gunicorn and of its PostgreSQL backends: unlike the latencies, it does not
 depend on what else the machine runs. gunicorn runs in a process group of its
 own and is stopped on every way out (Ctrl-C included)."""
@@ -44,6 +52,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote_plus
 
 from . import common
 
@@ -191,13 +200,13 @@ class ConnectionSampler(threading.Thread):
         self.web_cpu_start = _group_cpu_seconds(self.pgid)
         self.running.set()
 
-    def end(self) -> tuple[list[tuple[int, int]], float, float]:
-        """(samples, gunicorn CPU seconds, PostgreSQL CPU seconds) since begin()."""
+    def end(self) -> tuple[list[tuple[int, int]], float, float, int]:
+        """(samples, gunicorn CPU seconds, PostgreSQL CPU seconds, server processes seen) since begin()."""
         self.running.clear()
         time.sleep(0.3)  # let a sample under way finish
         web = _group_cpu_seconds(self.pgid) - self.web_cpu_start
         db = sum(last - first for first, last in self.backend_cpu.values())
-        return self.samples, web, db
+        return self.samples, web, db, len(self.backend_cpu)
 
 
 class Mix:
@@ -243,7 +252,8 @@ class Mix:
         if kind in ("dashboard", "search"):
             headers["Cookie"] = f"sessionid={self.sessions[client % len(self.sessions)]}"
             if kind == "search":
-                return kind, "GET", f"{self.base}/projects/?q={self.random.choice(self.terms)}", headers, None
+                term = quote_plus(self.random.choice(self.terms))
+                return kind, "GET", f"{self.base}/projects/?q={term}", headers, None
             r = self.random.random()
             query = (f"?year={self.random.choice(self.years)}" if r < 0.1 and self.years
                      else f"?area={self.random.choice(self.areas)}" if r < 0.2 and self.areas else "")
@@ -305,7 +315,7 @@ def _percentiles(values: list[float]) -> tuple[float, float, float]:
 
 
 def _level_report(concurrency: int, outcome: dict, samples: list[tuple[int, int]], web_cpu: float,
-                  db_cpu: float) -> dict:
+                  db_cpu: float, backends: int = 0) -> dict:
     results, elapsed = outcome["results"], outcome["elapsed"]
     throughput = len(results) / elapsed if elapsed else 0.0
     p50, p95, p99 = _percentiles([r[2] for r in results])
@@ -337,7 +347,9 @@ def _level_report(concurrency: int, outcome: dict, samples: list[tuple[int, int]
         opened = [s[0] for s in samples]
         active = [s[1] for s in samples]
         print(f"    PostgreSQL connections of the web workers ({len(samples)} samples): open max {max(opened)}, "
-              f"mean {statistics.fmean(opened):.1f}; active max {max(active)}, mean {statistics.fmean(active):.1f}")
+              f"mean {statistics.fmean(opened):.1f}; active max {max(active)}, mean {statistics.fmean(active):.1f}; "
+              f"{backends} server processes served {len(results):,} requests (persistent connections: one "
+              "per gunicorn thread, renewed after CONN_MAX_AGE; not one per request)")
     cpu_ms = None
     if results and web_cpu:
         cpu_ms = (web_cpu / len(results) * 1000, db_cpu / len(results) * 1000)
@@ -348,7 +360,7 @@ def _level_report(concurrency: int, outcome: dict, samples: list[tuple[int, int]
             "server_errors": server_errors,
             "errors": sum(errors.values()), "requests": len(results),
             "kinds": {k: _percentiles([s for _, s in v]) for k, v in by_kind.items()},
-            "connections": (max(s[0] for s in samples) if samples else 0)}
+            "connections": (max(s[0] for s in samples) if samples else 0), "backends": backends}
 
 
 def _probe(token: str, session_key: str, project_id: int, version: int) -> dict[str, tuple]:
@@ -433,20 +445,57 @@ def _prepare(secret_key: str) -> dict:
     live = CooperativeProject.objects.filter(deleted_at__isnull=True)
     n_live = live.count()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, title FROM projects_cooperativeproject WHERE deleted_at IS NULL "
-                       "ORDER BY md5(id::text) LIMIT %s", [max(HOT_PROJECTS, 300)])
+        cursor.execute("SELECT id, title, title_ko, external_id FROM projects_cooperativeproject "
+                       "WHERE deleted_at IS NULL ORDER BY md5(id::text) LIMIT %s", [max(HOT_PROJECTS, 300)])
         rows = cursor.fetchall()
     hot_ids = [r[0] for r in rows[:HOT_PROJECTS]]
     versions = dict(CooperativeProject.objects.filter(pk__in=hot_ids).values_list("pk", "version"))
     probe_id = rows[-1][0]  # not one of the hot projects: the probe's PATCH leaves their versions alone
-    words = sorted({w for _, title in rows for w in title.split() if w.isalpha() and len(w) >= 4})
-    terms = [rng.choice(words).lower() for _ in range(100)] + [str(rng.randint(1, max(n_live, 1)))
-                                                              for _ in range(100)]
+    terms = search_terms(rows, rng)
     areas = list(PriorityArea.objects.values_list("code", flat=True))
     years = list(range(common.FIRST_YEAR, common.FIRST_YEAR + 5))
     return {"tokens": tokens, "sessions": sessions, "hot_ids": hot_ids, "versions": versions, "terms": terms,
             "areas": areas, "years": years, "pages": max(1, -(-n_live // 50)), "probe_id": probe_id,
             "probe_version": CooperativeProject.objects.get(pk=probe_id).version}
+
+
+def search_terms(rows: list[tuple], rng: random.Random, n: int = 200) -> list[str]:
+    """``n`` search terms as users type them, from sample projects ``(id, title, title_ko, external_id)``:
+    the mix of the module docstring. The fill's titles are a few vocabulary words and a number, so a
+    single word matches most projects; a phrase, a number, an id or a typo matches few or none."""
+    titles = [r[1] for r in rows]
+    words = sorted({w.lower() for t in titles for w in t.split() if w.isalpha() and len(w) >= 4})
+    korean = sorted({w for r in rows for w in (r[2] or "").split() if not w.isdigit()}) or words
+    ids = [r[3] for r in rows if r[3]] or [str(r[0]) for r in rows]
+
+    def phrase():
+        parts = rng.choice(titles).split()
+        if rng.random() < 0.5:
+            return " ".join(parts)  # the whole title, as copied from a document
+        start = rng.randrange(max(1, len(parts) - 2))
+        return " ".join(parts[start:start + 2]).lower()
+
+    def misspelt():
+        if rng.random() < 0.3:
+            return rng.choice(("tsunami", "biosecurity", "microgrid", "wildfire", "quantum"))  # no project says it
+        word = list(rng.choice(words))
+        at = rng.randrange(1, len(word) - 1)
+        if rng.random() < 0.5:
+            word[at], word[at + 1] = word[at + 1], word[at]  # swapped letters
+        else:
+            del word[at]  # a letter left out
+        return "".join(word)
+
+    kinds = [
+        (30, lambda: rng.choice(words)),
+        (10, lambda: rng.choice(korean)),
+        (15, phrase),
+        (15, lambda: rng.choice(titles).split()[-1]),  # the number a title ends with
+        (15, lambda: rng.choice(ids) if rng.random() < 0.8 else f"bench-{rng.randrange(10**7, 10**8)}"),
+        (15, misspelt),
+    ]
+    draw = [make for weight, make in kinds for _ in range(weight)]
+    return [rng.choice(draw)() for _ in range(n)]
 
 
 def _server_env(secret_key: str) -> dict:
@@ -521,6 +570,9 @@ def _run() -> bool:
                   f"({banner.strip()})")
             print(f"  mix {MIX}; {len(data['tokens'])} API clients, {len(data['sessions'])} sessions, "
                   f"{len(data['hot_ids'])} projects written to, {data['pages']:,} API pages")
+            print(f"  persistent database connections: CONN_MAX_AGE={env.get('CONN_MAX_AGE', '60 (the default)')} s "
+                  "(rcf/settings.py), health checks on")
+            print(f"  search terms (first 12 of {len(data['terms'])}): {', '.join(map(repr, data['terms'][:12]))}")
             print("  one request of each kind in this process (Django's test client, no HTTP; medians of 5):")
             for kind, (status, n, cpu_ms, wall_ms) in probes.items():
                 print(f"    {kind:<24} {status}  {n:>3} queries  Python CPU {cpu_ms:6.1f} ms  wall {wall_ms:6.1f} ms")
@@ -557,6 +609,8 @@ def _run() -> bool:
                        f"{r['p50'] * 1000:.0f}/{r['p95'] * 1000:.0f}/{r['p99'] * 1000:.0f}; {kinds}", "-", None)
     common.summary("mixed load: Python CPU of one request per kind (ms)",
                    "; ".join(f"{k.split(' (')[0]} {v[2]:.0f}" for k, v in probes.items()), "-", None)
+    common.summary("mixed load: PostgreSQL connections open (max) / server processes",
+                   ", ".join(f"{r['connections']} / {r['backends']} at {c}" for c, r in reports.items()), "-", None)
     cpu = [r["cpu_ms"] for r in reports.values() if r["cpu_ms"]]
     if cpu:
         common.summary("mixed load: CPU per request, web + PostgreSQL (ms)",

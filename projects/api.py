@@ -106,12 +106,66 @@ class ProjectViewSet(TrackedRecordViewSet):
         queryset = super().get_queryset()
         if getattr(self, "swagger_fake_view", False):
             return queryset  # schema generation (e.g. `check --deploy`) must not need a database
+        if self.action in ("update", "partial_update"):
+            # An edit checks the lead POCs (CooperativeProject.clean) and names them to open proposals:
+            # read with the project, not one query each.
+            return queryset.select_related("us_lead_poc", "rok_lead_poc")
         # The SCM year a project counts for, for the ``year`` filter and the ``scm_year`` sort (the
         # readiness rule's own annotation); a list page that uses neither does without it (and the
         # query for the SCM windows it reads).
         wanted = self.request.query_params if self.request is not None else {}
         uses_year = "year" in wanted or "counts_for" in wanted or wanted.get("sort", "").lstrip("-") == "scm_year"
         return annotate_scm_year(queryset) if self.action == "list" and uses_year else queryset
+
+    # --- The list's count (rcf.api_policies.PageNumberPagination asks page_count) ---
+
+    # rcf.api_policies.PageNumberPagination: a page's ids first (an index-only scan of the sort's index,
+    # projects.models Meta.indexes), then its rows by id; a deep ?page=N skips index entries, not rows.
+    deferred_pages = True
+
+    # Query parameters that do not narrow the list.
+    PAGE_PARAMETERS = frozenset({"sort", "page", "page_size", "cursor", "format"})
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if getattr(self, "action", None) == "list":
+            # The records before the representation selects its columns (BulkRepresentation.values joins
+            # the priority area for its code): what the count counts, without that join.
+            self.listed = queryset
+        return queryset
+
+    def summary_filters(self) -> dict | None:
+        """The list's filters as ``live_project_count`` arguments when the summary rows hold the answer
+        (no filter, or only status, lead side, one priority area, one SCM year); else None."""
+        params = self.request.query_params
+        arguments = {}
+        for name in set(params) - self.PAGE_PARAMETERS:
+            values = params.getlist(name)
+            if not all(values):
+                return None  # an empty value: the filter's own rule (ignored or not), counted plainly
+            if name == "status":
+                arguments["statuses"] = values
+            elif name == "lead_side":
+                arguments["sides"] = values
+            elif name == "priority_area" and len(values) == 1:
+                arguments["area_code"] = values[0]
+            elif name == "year" and len(values) == 1 and values[0].isascii() and values[0].isdigit() \
+                    and 1 <= int(values[0]) <= 9999:
+                arguments["year"] = int(values[0])
+            else:
+                return None
+        return arguments
+
+    def page_count(self, queryset) -> int:
+        """The list's exact count: from the dashboard's summary rows when they hold it (one query over a few
+        hundred rows at any number of projects), else ``COUNT(*)`` of the filtered projects."""
+        from .selectors import live_project_count
+
+        arguments = self.summary_filters()
+        if arguments is not None:
+            return live_project_count(**arguments)
+        listed = getattr(self, "listed", None)
+        return listed.order_by().count() if listed is not None else queryset.count()
 
     def create_record(self, data):
         return services.project_create(by=self.request.user, **data)

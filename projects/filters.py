@@ -161,6 +161,15 @@ class ProjectFilter(django_filters.FilterSet):
         return queryset
 
 
+def list_count_cap(filterset) -> int | None:
+    """Where the list's count stops: ``projects.search.SEARCH_COUNT_CAP`` when a search is asked (a common
+    word's count costs what the rows it counts do), else the list's own (None: rcf.keyset.COUNT_CAP)."""
+    from .search import SEARCH_COUNT_CAP, clean_query
+
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    return SEARCH_COUNT_CAP if clean_query(data.get("q")).terms else None
+
+
 def list_ordering(filterset) -> tuple:
     """The sort keys the list is in (``SORTS``; the default when none or a bad one is asked for)."""
     data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}

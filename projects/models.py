@@ -281,6 +281,10 @@ class CooperativeProject(TrackedModel):
             models.CheckConstraint(condition=date_bounds_q("ready_on", nullable=True),
                                    name="project_ready_on_in_bounds"),
         ]
+        # The lifecycle rank projects.filters.SORTS orders by (concept first), for the indexes below.
+        _lifecycle = models.Case(*[models.When(status=value, then=models.Value(rank))
+                                   for rank, value in enumerate(ProjectStatus.values)],
+                                 output_field=models.IntegerField())
         indexes = [
             models.Index(fields=["status", "priority"]),
             models.Index(fields=["sync_txid", "id"], name="project_sync"),
@@ -297,6 +301,23 @@ class CooperativeProject(TrackedModel):
             # The readiness timeline's candidates: prioritised projects by priority, then title.
             models.Index(fields=["priority", "title", "id"],
                          condition=Q(deleted_at__isnull=True, status="prioritized"), name="project_live_candidates"),
+            # Issue 14: the list's sorts (projects.filters.SORTS, the API's and the page's) read a page in index
+            # order, each key as the ORDER BY writes it, the id last. The lifecycle rank is SORTS' CASE, written
+            # the same way. "Priority, lowest first" and "Ready, newest first" sort NULLs last descending: their
+            # indexes say so, which SQLite's CREATE INDEX cannot (migration 0015 makes them on PostgreSQL).
+            # The status last in the lifecycle ones (after the id, so the order is the same) lets a page's ids be
+            # read from the index alone. The SCM year (the readiness rule) has none; the priority area's order is
+            # the joined table's, so its sort reads (area, title, id) whole, from the index, and sorts that.
+            models.Index(fields=["updated_at", "id"], condition=Q(deleted_at__isnull=True),
+                         name="project_live_updated"),
+            models.Index(_lifecycle, F("updated_at").desc(), F("id").desc(), F("status"),
+                         condition=Q(deleted_at__isnull=True), name="project_live_lifecycle"),
+            models.Index(_lifecycle, F("updated_at"), F("id"), F("status"), condition=Q(deleted_at__isnull=True),
+                         name="project_live_lifecycle_asc"),
+            models.Index(fields=["priority_area", "title", "id"], condition=Q(deleted_at__isnull=True),
+                         name="project_live_area_title"),
+            models.Index(fields=["priority", "id"], condition=Q(deleted_at__isnull=True), name="project_live_priority"),
+            models.Index(fields=["ready_on", "id"], condition=Q(deleted_at__isnull=True), name="project_live_ready_id"),
         ]
 
     def __str__(self):

@@ -28,7 +28,20 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Value, When, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Greatest
 from django.db.models.lookups import Lookup
 from django.urls import reverse
@@ -120,66 +133,230 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+class IsTrue(Func):
+    """``(condition) IS TRUE``: the same rows as ``condition``, but no index serves it and the planner
+    estimates it at a fifth of the rows (pg_trgm's ILIKE estimates are a guess it trusts). A common
+    word's condition: the planner walks the sort's index and stops after the page (or scans the table
+    and stops at the count's LIMIT) rather than reading every match on the trigram indexes and sorting
+    them."""
+
+    template = "(%(expressions)s) IS TRUE"
+    output_field = BooleanField()
+
+
 def _contains(field_name: str, term: str) -> Q:
     if _postgres():
         return Q(ContainsInsensitive(F(field_name), term))
     return Q(**{f"{field_name}__icontains": term})
 
 
-def match_q(fields: tuple[str, ...], query: SearchQuery, *, exact: tuple[str, ...] = ()) -> Q:
+def match_q(fields: tuple[str, ...], query: SearchQuery, *, exact: tuple[str, ...] = (),
+            fuzzy: bool = True, similar: dict | None = None, indexed: bool = True) -> Q:
     """Every word in one of ``fields`` (or the whole query equal, any case,
-    to one of ``exact``). On PostgreSQL a word of ``FUZZY_MIN_LENGTH`` or more
-    characters also matches a field with a word similar to it (pg_trgm's
-    ``%>``: word_similarity at least pg_trgm.word_similarity_threshold,
-    0.6 by default): a misspelling still finds the record."""
+    to one of ``exact``). On PostgreSQL, with ``fuzzy``, a word of
+    ``FUZZY_MIN_LENGTH`` or more characters also matches a field with a word
+    similar to it (pg_trgm's ``%>``: word_similarity at least
+    pg_trgm.word_similarity_threshold, 0.6 by default): a misspelling still
+    finds the record. ``plan`` applies the fuzzy branch only when the exact
+    match finds little. ``similar``: words a word also matches by substring
+    (the projects' words like it, ``similar_words``). ``indexed=False``: a
+    form no index serves (``IsTrue``), for a common word."""
     postgres = _postgres()
     every_word = Q()
     for term in query.terms:
         any_field = Q()
         for name in fields:
-            any_field |= _contains(name, term)
-            if postgres and len(term) >= FUZZY_MIN_LENGTH:
+            for word in (term, *(similar or {}).get(term, ())):
+                any_field |= _contains(name, word)
+            if fuzzy and postgres and len(term) >= FUZZY_MIN_LENGTH:
                 any_field |= Q(**{f"{name}__trigram_word_similar": term})
         every_word &= any_field
     condition = every_word
     whole = " ".join(query.terms)
     for name in exact:
         condition |= Q(**{f"{name}__iexact": whole})
+    if not indexed and postgres:
+        return Q(IsTrue(ExpressionWrapper(condition, output_field=BooleanField())))
     return condition
+
+
+def _has_fuzzy_words(query: SearchQuery) -> bool:
+    return any(len(term) >= FUZZY_MIN_LENGTH for term in query.terms)
+
+
+# --- The plan: a common word on the sort's index, a rare one on the trigram indexes ----------------
+#
+# A word in most records ("logistics", "maritime") matches tens of thousands of rows: finding them all
+# on the trigram indexes, checking each (ILIKE, word similarity) and sorting them costs what the number
+# of matches does (700 ms at 100,000 projects, seconds for a misspelling of such a word). A page of them
+# is found by walking the list's sort index and stopping after the page; their count stops at
+# SEARCH_COUNT_CAP. A rare word ("12345") is the opposite: the walk would read the whole table, the
+# trigram indexes give its few rows at once. Which it is, ``plan`` learns from the newest SAMPLE_ROWS
+# rows (a walk of the primary key: the same cost at any size), not from the planner's estimates
+# (pg_trgm's are the same for any word).
+
+SAMPLE_ROWS = 400
+# Matches among SAMPLE_ROWS (10%) from which a word is common: its first page is at most ~260 rows into
+# the sort's index, its capped count at most ~10,000 rows into the table, at any size.
+COMMON_HITS = 40
+# The fuzzy branch (a misspelt word) only when the exact match finds fewer projects than a page: a
+# correctly spelt word's results are its substring matches, as they were.
+FUZZY_BELOW = 25
+# A search's count stops here ("More than 1,000 projects"): counting a common word's 10,001 matches
+# would read 13,000 rows and check each (6 µs apiece: 80 ms); 1,001 cost 8.
+SEARCH_COUNT_CAP = 1_000
+# The header search ranks a common word's matches among this many (the newest): ranking all of them by
+# similarity was the cost of the search page (27 s at 100,000 projects for "logistics").
+CANDIDATES = 200
+
+
+@dataclass
+class Plan:
+    condition: Q  # what a matching record satisfies (with the fuzzy branch or not)
+    ids: list | None = None  # few matches: their primary keys (at most ID_LIST_MAX), else None
+    common: bool = False  # matches in SAMPLE_ROWS reached COMMON_HITS: walk the sort's index
+
+    @property
+    def few(self) -> bool:
+        return self.ids is not None
+
+
+def _sample_hits(base, condition: Q) -> int:
+    """How many of ``base``'s newest ``SAMPLE_ROWS`` rows (by primary key: an index walk) match."""
+    hits = (base.order_by("-pk").annotate(search_hit=Case(When(condition, then=Value(1)), default=Value(0),
+                                                          output_field=IntegerField()))
+            .values_list("search_hit", flat=True)[:SAMPLE_ROWS])
+    return sum(hits)
+
+
+def _index_probe(base, conditions: list[Q], limit: int) -> list[list]:
+    """The primary keys of ``base``'s rows matching each of ``conditions`` (at most ``limit`` each), read
+    on the trigram indexes (a BitmapOr, the whole table never scanned): sequential and plain index scans
+    are switched off for these queries alone (``SET LOCAL``, put back after: requests run in a
+    transaction)."""
+    from django.db import transaction
+
+    results = []
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
+                       "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)")
+        seqscan, indexscan, _off, _off2 = cursor.fetchone()
+        try:
+            for condition in conditions:
+                results.append(list(base.filter(condition).order_by().values_list("pk", flat=True)[:limit]))
+        finally:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('enable_indexscan', %s, true)",
+                           [seqscan, indexscan])
+    return results
+
+
+def _locate(base, condition) -> Plan:
+    """Common (the sample), few (their ids, on the trigram indexes) or neither. ``condition(indexed)``
+    makes the Q."""
+    if _sample_hits(base, condition(False)) >= COMMON_HITS:
+        return Plan(condition(False), common=True)
+    condition = condition(True)
+    (ids,) = _index_probe(base, [condition], ID_LIST_MAX + 1)
+    return Plan(condition, ids=ids if len(ids) <= ID_LIST_MAX else None)
+
+
+# Queries a kind of the header search at most (``_fetch``): the rows and their total in one on SQLite; on
+# PostgreSQL the sample, the probe (its settings put and put back), a misspelling's words and their probe, the
+# rows (a common word: the sample, the candidates, the capped count, the rows). Never more with more records.
+def queries_a_kind() -> int:
+    return 10 if _postgres() else 1
+
+
+# The projects' words (projects/migrations/0016): a misspelt word is looked up there.
+WORDS_TABLE = "projects_search_word"
+SIMILAR_WORDS = 10  # at most this many words a misspelt word stands for, the most similar first
+# A word stands for a misspelt one from this word similarity: "logisitcs" for "logistics" is 0.5 (two
+# letters swapped cost 4 of 10 trigrams). Candidates come from the words' trigram index (``%``:
+# trigram similarity at least pg_trgm.similarity_threshold, 0.3 by default).
+SIMILAR_WORD_THRESHOLD = 0.5
+
+
+def _looked_up(term: str) -> bool:
+    """A word of letters (not a phrase, not a number, no punctuation: the words table is split on spaces
+    and punctuation and holds no numbers) long enough to be misspelt."""
+    return len(term) >= FUZZY_MIN_LENGTH and term.isalnum() and not term.isdigit()
+
+
+def similar_words(query: SearchQuery) -> dict[str, list[str]]:
+    """For each word of ``FUZZY_MIN_LENGTH`` characters or more, the projects' words similar to it
+    (pg_trgm's word similarity at least ``SIMILAR_WORD_THRESHOLD``): one query on the words' trigram
+    index, never on the projects."""
+    terms = [term for term in query.terms if _looked_up(term)]
+    if not terms:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.term, w.word FROM unnest(%s::text[]) AS t(term) CROSS JOIN LATERAL ("  # noqa: S608
+            f"SELECT word FROM {WORDS_TABLE} WHERE word %% t.term AND word_similarity(t.term, word) >= %s "
+            f"ORDER BY word_similarity(t.term, word) DESC, word LIMIT {SIMILAR_WORDS}) AS w",
+            [terms, SIMILAR_WORD_THRESHOLD])
+        found: dict[str, list[str]] = {}
+        for term, word in cursor.fetchall():
+            # A word two concurrent edits added is stored twice (the table has no unique constraint).
+            if word != term.casefold() and word not in found.get(term, ()):
+                found.setdefault(term, []).append(word)
+    return found
+
+
+def plan(base, fields: tuple[str, ...], query: SearchQuery, *, exact: tuple[str, ...] = (),
+         words: bool = False) -> Plan:
+    """How to find ``query`` among ``base`` (a kind's live records, unfiltered otherwise). SQLite: the
+    substring match, as ever. PostgreSQL: the substring match (every word, any field); a common word
+    (``COMMON_HITS`` in the newest ``SAMPLE_ROWS``) is left to the page query, which walks the sort's
+    index; otherwise the matching ids are read on the trigram indexes (more than ``ID_LIST_MAX``: the
+    condition, left to the planner). When that finds fewer than ``FUZZY_BELOW`` records, a misspelt
+    word's: with ``words`` (the projects), the words similar to each (``similar_words``) are searched
+    as well, by substring, as above; else pg_trgm's ``%>`` on the trigram indexes."""
+    if not _postgres():
+        return Plan(match_q(fields, query, exact=exact, fuzzy=False))
+    found = _locate(base, lambda indexed: match_q(fields, query, exact=exact, fuzzy=False, indexed=indexed))
+    if found.common or not found.few or len(found.ids) >= FUZZY_BELOW or not _has_fuzzy_words(query):
+        return found
+    if words:
+        similar = similar_words(query) if any(_looked_up(term) for term in query.terms) else {}
+        return _locate(base, lambda indexed: match_q(fields, query, exact=exact, fuzzy=False, similar=similar,
+                                                     indexed=indexed)) if similar else found
+    condition = match_q(fields, query, exact=exact, fuzzy=True)
+    (ids,) = _index_probe(base, [condition], ID_LIST_MAX + 1)
+    return Plan(condition, ids=ids if len(ids) <= ID_LIST_MAX else None)
 
 
 # The project list's search (projects.filters.ProjectFilter.search): the header search's rule.
 LIST_FIELDS = ("title", "title_ko", "summary", "summary_ko")
 LIST_EXACT = ("external_id",)
-# At most this many matches are fetched as ids first (see filter_projects); more and the page query
-# filters by the words itself. The probe reads up to PROBE_LIMIT ids.
+# At most this many matches are read as ids (on the trigram indexes) and the page asked by primary key.
 ID_LIST_MAX = 500
+# Issue 14's first probe limit (tests/projects/test_list_scale.py plans a probe with it).
 PROBE_LIMIT = 10_001
+
+
+def project_plan(query: SearchQuery) -> Plan:
+    from .models import CooperativeProject
+
+    return plan(CooperativeProject.objects.all(), LIST_FIELDS, query, exact=LIST_EXACT, words=True)
 
 
 def filter_projects(queryset, query: SearchQuery):
     """``queryset`` narrowed to the projects matching every word (the list's
-    search, the same rule as the header's: ``match_q``).
+    search, the same rule as the header's: ``plan``).
 
-    On PostgreSQL the matching ids are read first, by themselves: a query
-    with no ORDER BY and a LIMIT far above what the planner expects, so it
-    reads the trigram GIN indexes (a BitmapOr, one index a column, 0011 and
-    0014) and evaluates the word similarity only on their candidates. A
-    rare word (the usual search) matches a few rows: the page then reads
-    those by primary key (at most ``ID_LIST_MAX``, a short ``IN`` list),
-    whatever its sort. Asked in one query, "these words, newest first,
-    25 rows" lets the planner walk the ``updated_at`` index hoping to meet
-    25 matches soon, computing the word similarity of every summary on the
-    way: the whole table when the word is rare. A common word (more than
-    ``ID_LIST_MAX`` matches) is left in the page query, where walking the
-    sort's index does find its rows soon."""
-    condition = match_q(LIST_FIELDS, query, exact=LIST_EXACT)
-    if not _postgres():
-        return queryset.filter(condition)
-    ids = list(queryset.filter(condition).order_by().values_list("pk", flat=True)[:PROBE_LIMIT])
-    if len(ids) <= ID_LIST_MAX:
-        return queryset.filter(pk__in=ids)
-    return queryset.filter(condition)
+    A rare word: the ids read on the trigram indexes (at most
+    ``ID_LIST_MAX``), the page by primary key whatever its sort. A common
+    word: the substring condition in the page query, which walks the sort's
+    index (``updated_at``, ``(title, id)``) and stops after the page; the
+    count stops at ``SEARCH_COUNT_CAP`` (the list view asks
+    ``search_count_cap``). Sorts no index orders (status, area, SCM year,
+    priority) sort every match, as the list without a search sorts every
+    project."""
+    found = project_plan(query)
+    if found.few:
+        return queryset.filter(pk__in=found.ids)
+    return queryset.filter(found.condition)
 
 
 def rank_expression(fields: tuple[str, ...], query: SearchQuery):
@@ -264,12 +441,21 @@ class Group:
     kind: str
     label: str
     results: list[Result]
-    total: int
+    total: int  # at most SEARCH_COUNT_CAP + 1
     see_all_url: str = ""
 
     @property
+    def capped(self) -> bool:
+        """More than ``SEARCH_COUNT_CAP`` matches: ``total`` is a floor."""
+        return self.total > SEARCH_COUNT_CAP
+
+    @property
+    def shown_total(self) -> int:
+        return min(self.total, SEARCH_COUNT_CAP)
+
+    @property
     def more(self) -> int:
-        return max(0, self.total - len(self.results))
+        return max(0, self.shown_total - len(self.results))
 
 
 def _title_langs(first: str, english: str, korean: str) -> tuple[str, str]:
@@ -292,10 +478,10 @@ def _projects(query, user):
     from .models import CooperativeProject
 
     fields = ("title", "title_ko", "summary", "summary_ko")
-    rows = (CooperativeProject.objects.filter(match_q(fields, query, exact=("external_id",)))
-            .only("id", "title", "title_ko", "summary", "summary_ko", "status", "external_id"))
+    rows = CooperativeProject.objects.only("id", "title", "title_ko", "summary", "summary_ko", "status",
+                                           "external_id")
     results = []
-    rows, total = _fetch(rows, fields, query)
+    rows, total = _fetch(rows, fields, query, exact=("external_id",), words=True, walk=("-updated_at", "-id"))
     for project in rows:
         summary, _other = _in_reader_language(project.summary, project.summary_ko)
         meta = [project.get_status_display()]
@@ -311,7 +497,7 @@ def _pocs(query, user):
     from contacts.models import PointOfContact
 
     fields = ("full_name", "full_name_ko", "email")
-    rows = PointOfContact.objects.filter(match_q(fields, query)).select_related("organization")
+    rows = PointOfContact.objects.select_related("organization")
     results = []
     rows, total = _fetch(rows, fields, query)
     for poc in rows:
@@ -333,7 +519,7 @@ def _organizations(query, user):
     from contacts.models import Organization
 
     fields = ("name", "name_ko")
-    rows = Organization.objects.filter(match_q(fields, query)).select_related("country")
+    rows = Organization.objects.select_related("country")
     results = []
     rows, total = _fetch(rows, fields, query)
     for organization in rows:
@@ -350,7 +536,7 @@ def _engagements(query, user):
     from .models import Engagement
 
     fields = ("summary", "location")
-    rows = Engagement.objects.filter(match_q(fields, query))
+    rows = Engagement.objects.all()
     results = []
     rows, total = _fetch(rows, fields, query)
     for engagement in rows:
@@ -369,7 +555,7 @@ def _actions(query, user):
 
     fields = ("title",)
     rows = (ActionItem.objects.filter(Q(project__isnull=True) | Q(project__deleted_at__isnull=True))
-            .filter(match_q(fields, query)).select_related("owner", "project", "engagement"))
+            .select_related("owner", "project", "engagement"))
     can_change = user.has_perm("projects.change_actionitem")
     results = []
     rows, total = _fetch(rows, fields, query)
@@ -400,7 +586,7 @@ def _documents(query, user):
     rows = (Document.objects.filter(
         Q(project__isnull=False, project__deleted_at__isnull=True)
         | Q(engagement__isnull=False, engagement__deleted_at__isnull=True))
-        .filter(match_q(fields, query)).select_related("project", "engagement"))
+        .select_related("project", "engagement"))
     results = []
     rows, total = _fetch(rows, fields, query)
     for document in rows:
@@ -417,15 +603,38 @@ def _documents(query, user):
     return results, total
 
 
-def _fetch(queryset, fields, query):
-    """The first ``GROUP_LIMIT`` rows, best first, each with the kind's total:
-    one query. Returns (records, total)."""
-    ordering = [F("search_rank").desc(), *queryset.model._meta.ordering]
-    rows = list(
-        queryset.annotate(search_rank=rank_expression(fields, query), search_total=Window(Count("pk")))
-        .order_by(*ordering)[:GROUP_LIMIT]
-    )
-    return rows, (rows[0].search_total if rows else 0)
+def _fetch(base, fields, query, *, exact=(), words=False, walk=("-pk",)):
+    """The first ``GROUP_LIMIT`` records of ``base`` matching ``query``, best first, and the kind's total:
+    returns (records, total). A fixed number of queries, whatever the number of matches.
+
+    SQLite: one query, the rows and the total (a window count) together. PostgreSQL (``plan``): a rare
+    word's ids (at most ``ID_LIST_MAX``) are ranked, the total is their number; a common word is ranked
+    among its newest ``CANDIDATES`` matches (the kind's own order, e.g. most recently changed: ranking
+    every match by similarity was the cost), its total counted to ``SEARCH_COUNT_CAP`` + 1 (more: the
+    page says "more than"). ``walk``: the order the candidates are taken in, an index's (the newest by
+    primary key; the projects by their list's "most recently changed", which has one)."""
+    from rcf.keyset import capped_count
+
+    ordering = [F("search_rank").desc(), *base.model._meta.ordering]
+    if not _postgres():
+        rows = list(
+            base.filter(match_q(fields, query, exact=exact))
+            .annotate(search_rank=rank_expression(fields, query), search_total=Window(Count("pk")))
+            .order_by(*ordering)[:GROUP_LIMIT]
+        )
+        return rows, (rows[0].search_total if rows else 0)
+    found = plan(base, fields, query, exact=exact, words=words)
+    if found.few:
+        candidates, total = found.ids, len(found.ids)
+    else:
+        matches = base.filter(found.condition)
+        candidates = list(matches.order_by(*walk).values_list("pk", flat=True)[:CANDIDATES])
+        total = capped_count(matches, SEARCH_COUNT_CAP)
+    if not candidates:
+        return [], 0
+    rows = list(base.filter(pk__in=candidates).annotate(search_rank=rank_expression(fields, query))
+                .order_by(*ordering)[:GROUP_LIMIT])
+    return rows, total
 
 
 def _see_all(list_name: str, filter_class, query) -> str:

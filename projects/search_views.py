@@ -24,7 +24,9 @@ class SearchView(LoginRequiredMixin, TemplateView):
             "query": query,
             "asked": bool(raw.strip()),
             "groups": groups,
-            "total": sum(group.total for group in groups),
+            # A common word's kinds count to search.SEARCH_COUNT_CAP: "more than" their sum.
+            "total": sum(group.shown_total for group in groups),
+            "capped": any(group.capped for group in groups),
             "max_length": search.MAX_LENGTH,
             "min_length": search.MIN_LENGTH,
         })

@@ -6,6 +6,8 @@ they move only through the lifecycle action, which calls the same service as
 the pages (``projects.services.project_transition``).
 """
 
+import copy
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -66,6 +68,17 @@ class ProjectSerializer(ApiModelSerializer):
                                         "(each falls back to the other when empty).")},
             "summary_ko": {"help_text": _("Optional Korean summary, shown like `title_ko`.")},
         }
+
+    def get_fields(self):
+        """The fields ModelSerializer builds from the model, built once per class and copied for each
+        serializer (as DRF copies declared fields): introspecting the model again cost ~1.5 ms of every
+        PATCH (issue 14)."""
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)
 
 
 class TransitionSerializer(ApiSerializer):

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
 from contacts.selectors import acting_lead_poc
 from rcf.selectors import framework_today
@@ -551,8 +552,85 @@ def _record_changes_on_proposals(project, before: dict[str, str], after: dict[st
         proposal.save()
 
 
-def _validate_and_save(project: CooperativeProject, m2m: dict[str, Iterable], by) -> None:
-    project.full_clean(exclude=["status", "ready_on"])
+# Never set by project_create/project_update (the lifecycle's; validated by project_transition).
+_LIFECYCLE_FIELDS = frozenset({"status", "ready_on"})
+
+
+def _constraint_fields(model) -> list[frozenset[str]]:
+    """The fields each of ``model``'s constraints reads (its fields and those of its condition); a
+    constraint on expressions reads every field, as far as we know."""
+    from django.db.models import Q
+
+    every = frozenset(f.name for f in model._meta.concrete_fields)
+    groups = []
+    for constraint in model._meta.constraints:
+        if getattr(constraint, "expressions", None):
+            groups.append(every)
+            continue
+        names = set(getattr(constraint, "fields", ()) or ())
+        condition = getattr(constraint, "condition", None)
+        if condition is not None:
+            names |= Q(condition).referenced_base_fields
+        groups.append(frozenset(model._meta.pk.name if name == "pk" else name for name in names))
+    return groups
+
+
+_PROJECT_CONSTRAINT_FIELDS: list[frozenset[str]] = []
+
+
+def _clean_exclude(project: CooperativeProject, changed: set[str] | None) -> set[str]:
+    """What ``full_clean`` leaves out: the lifecycle fields always; on an edit (``changed``: the names of
+    the fields it sets), every field it does not set, unless a constraint reads it together with one it
+    sets (a new end date is checked against the kept start date). The values kept were valid when written,
+    and the database's constraints still back every one: validating them again cost a query per constraint
+    and per foreign key on every save (issue 14). The model's clean() (the lead POCs) runs as before."""
+    if changed is None:
+        return set(_LIFECYCLE_FIELDS)
+    if not _PROJECT_CONSTRAINT_FIELDS:
+        _PROJECT_CONSTRAINT_FIELDS.extend(_constraint_fields(CooperativeProject))
+    checked = set(changed)
+    for names in _PROJECT_CONSTRAINT_FIELDS:
+        if names & changed:
+            checked |= names
+    return {f.name for f in project._meta.concrete_fields} - (checked - _LIFECYCLE_FIELDS)
+
+
+def _project_full_clean(project: CooperativeProject, changed: set[str] | None) -> None:
+    """``full_clean``, leaving out what ``_clean_exclude`` says; on an edit, only the constraints that
+    read a changed field are tried (Django would try each of the others and give up on it with a
+    FieldError: Python work for nothing on every save)."""
+    exclude = _clean_exclude(project, changed)
+    if changed is None:
+        project.full_clean(exclude=exclude)
+        return
+    from django.core.exceptions import NON_FIELD_ERRORS
+    from django.db import router
+
+    errors: dict = {}
+    try:
+        project.full_clean(exclude=exclude, validate_constraints=False)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    # As full_clean: a field already in error is not checked again by a constraint.
+    exclude |= {name for name in errors if name != NON_FIELD_ERRORS}
+    using = router.db_for_write(CooperativeProject, instance=project)
+    for constraint, names in zip(CooperativeProject._meta.constraints, _PROJECT_CONSTRAINT_FIELDS, strict=True):
+        if not names & changed or names & exclude:
+            continue
+        try:
+            constraint.validate(CooperativeProject, project, exclude=exclude, using=using)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "unique" and len(getattr(constraint, "fields", ())) == 1:
+                errors.setdefault(constraint.fields[0], []).append(exc)
+            else:
+                errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_and_save(project: CooperativeProject, m2m: dict[str, Iterable], by,
+                       changed: set[str] | None = None) -> None:
+    _project_full_clean(project, changed)
     if project.status in (S.PRIORITIZED, S.READY) and project.priority is None:
         # full_clean skips this constraint because it also reads `status`.
         raise ValidationError({"priority": [_("A prioritised or ready project keeps a priority (1-5).")]})
@@ -626,18 +704,34 @@ def project_create(*, by=None, **data) -> CooperativeProject:
     return project
 
 
-@counts.moves_figures("project")
-@transaction.atomic
+# The fields of a project the dashboard's summary rows read (projects.counts: its primary area, lead side,
+# target year, other areas and partner countries; status and ready_on move through the lifecycle, never
+# here). An edit of none of them moves no figure and skips the counts' bookkeeping (a lock, a snapshot before
+# and after: ten queries). tests/api/test_patch_cost.py checks that every other field moves no figure.
+COUNTED_FIELDS = frozenset({"priority_area", "lead_side", "target_year", "additional_areas", "partner_countries"})
+
+
 def project_update(
     *, project: CooperativeProject, by=None, expected_version: int | None = None, **data
 ) -> CooperativeProject:
     """Change a project's fields. The change is refused with
     ``rcf.services.VersionConflict`` when the project moved past
     ``expected_version`` (default: the version the caller loaded)."""
+    service = _project_update_counted if COUNTED_FIELDS.intersection(data) else _project_update
+    return service(project=project, by=by, expected_version=expected_version, **data)
+
+
+@transaction.atomic
+def _project_update(
+    *, project: CooperativeProject, by=None, expected_version: int | None = None, **data
+) -> CooperativeProject:
     if project.is_deleted:
         raise ValidationError(_("A deleted project cannot be edited; restore it first."))
     fields, m2m = _split(data)
     _check_priority_permission(by, project.priority, fields.get("priority", project.priority))
+    # What the edit sets (changed or not: a caller such as the admin may hand over the instance with its
+    # form's values already in it, so comparing with it would say "unchanged").
+    changed = set(fields) | set(m2m)
     external_id = fields.get("external_id")
     if external_id and (
         CooperativeProject.all_objects.filter(external_id=external_id).exclude(pk=project.pk).exists()
@@ -649,11 +743,78 @@ def project_update(
     watched_before = _watched_values(project) if watched else None
     for name, value in fields.items():
         setattr(project, name, value)
-    _validate_and_save(project, m2m, by)
+    _validate_and_save(project, m2m, by, changed)
     if watched:
         _record_changes_on_proposals(project, watched_before, _watched_values(project, m2m), by)
-    webhook_emit(event="project.updated", instance=project, before=before)
+    if before is not None:  # None: no active endpoint receives the event (webhook_before asked): none to queue
+        webhook_emit(event="project.updated", instance=project, before=before)
     return project
+
+
+_project_update_counted = counts.moves_figures("project")(_project_update)
+
+
+# --- A project's history: its many-to-many rows, written lean -------------------------------------------
+# simple_history copies a project's four many-to-many fields into its history on every save. Its own copy
+# costs two queries per field, reads each link row joined to the whole project and the linked record, and
+# reads the project's fields the history leaves out (current_health) once per field: a third of a PATCH's
+# Python time and 12 of its queries (issue 14). The same rows (the link's id, its two ids, the history row)
+# are written here from one read of the four link tables, one insert per table with links. simple_history
+# sends its pre/post_create_historical_m2m_records signals no more for projects (nothing here listens).
+
+
+def _project_m2m_history_tables() -> list[tuple]:
+    """Per field the history copies: ``(link table, its id column, project column, other column, the
+    history's model of the field, its project attname, its other attname)``."""
+    history = CooperativeProject.history.model
+    tables = []
+    for field in history._history_m2m_fields:
+        through = field.remote_field.through
+        source = through._meta.get_field(field.m2m_field_name())
+        target = through._meta.get_field(field.m2m_reverse_field_name())
+        tables.append((through._meta.db_table, through._meta.pk.column, source.column, target.column,
+                       getattr(history, field.name).model, source.attname, target.attname))
+    return tables
+
+
+_M2M_HISTORY_TABLES: list[tuple] = []
+
+
+def _project_history_without_m2m(sender, history_instance, **kwargs):
+    # The library's own copy (create_historical_record_m2ms) then has nothing to do: see below.
+    history_instance._history_m2m_fields = ()
+
+
+def _project_history_m2m_rows(sender, instance, history_instance, **kwargs):
+    from django.db import connections, router
+
+    if not _M2M_HISTORY_TABLES:
+        _M2M_HISTORY_TABLES.extend(_project_m2m_history_tables())
+    db = connections[router.db_for_write(CooperativeProject)]
+    quote = db.ops.quote_name
+    # Names from the models' own metadata, quoted; the project id is a parameter.
+    sql = " UNION ALL ".join(
+        f"SELECT {n}, {quote(pk)}, {quote(target)} FROM {quote(table)} WHERE {quote(source)} = %s"  # noqa: S608
+        for n, (table, pk, source, target, *_rest) in enumerate(_M2M_HISTORY_TABLES))
+    rows: dict[int, list] = {}
+    with db.cursor() as cursor:
+        cursor.execute(sql, [instance.pk] * len(_M2M_HISTORY_TABLES))
+        for n, link_id, other_id in cursor.fetchall():
+            rows.setdefault(n, []).append((link_id, other_id))
+    for n, links in sorted(rows.items()):
+        *_names, model, source, target = _M2M_HISTORY_TABLES[n]
+        model.objects.bulk_create(model(id=link_id, history=history_instance, **{source: instance.pk, target: other})
+                                  for link_id, other in links)
+
+
+pre_create_historical_record.connect(
+    _project_history_without_m2m, sender=CooperativeProject.history.model,
+    dispatch_uid="projects.services.project_history_without_m2m",
+)
+post_create_historical_record.connect(
+    _project_history_m2m_rows, sender=CooperativeProject.history.model,
+    dispatch_uid="projects.services.project_history_m2m_rows",
+)
 
 
 @counts.moves_figures("project")

@@ -47,13 +47,14 @@ class ProjectListView(StaffView):
     def get(self, request):
         from rcf import keyset
 
-        from .filters import list_ordering, project_list_context
+        from .filters import list_count_cap, list_ordering, project_list_context
 
         filterset, queryset = _filtered_projects(request)
         # Seek pagination (rcf.keyset): "Next" carries where this page ended, so a deep page costs what the
-        # first does; ?page=N links still work. The count stops at keyset.COUNT_CAP.
+        # first does; ?page=N links still work. The count stops at keyset.COUNT_CAP (a search's lower).
         page = keyset.paginate(queryset, list_ordering(filterset), per_page=self.paginate_by,
-                               cursor=request.GET.get("cursor"), page=request.GET.get("page"))
+                               cursor=request.GET.get("cursor"), page=request.GET.get("page"),
+                               cap=list_count_cap(filterset))
         return render_filtered_list(request, filterset=filterset, queryset=queryset, name="projects", page=page,
                                     per_page=self.paginate_by, page_template="projects/project_list.html",
                                     results_template="projects/_results.html",

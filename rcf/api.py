@@ -26,6 +26,7 @@ import hashlib
 import re
 import time
 
+import orjson
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import RequestDataTooBig
@@ -78,6 +79,7 @@ from .serializers import (
 )
 from .services import VersionConflict
 from .sync import sync_state
+from .sync_json import sql_records
 
 # --- Errors ----------------------------------------------------------------------------
 
@@ -290,6 +292,9 @@ class SyncFeed:
         self.representation = representation
         self.salt = f"rcf.sync-cursor.{model._meta.label_lower}"
         self.has_external_id = any(f.name == "external_id" for f in model._meta.concrete_fields)
+        # On PostgreSQL the records' JSON is written by the page's own query (rcf.sync_json); rows
+        # are then (JSON or None, id, sync_txid, deleted_at[, external_id]).
+        self.sql = sql_records(representation)
 
     def encode(self, epoch: int, position: tuple[int, int]) -> str:
         return signing.dumps([int(epoch), int(position[0]), int(position[1])], salt=self.salt)
@@ -332,6 +337,8 @@ class SyncFeed:
                 sync_txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint + %s", [horizon_offset])
             )
         extra = ["sync_txid", "deleted_at"] + (["external_id"] if self.has_external_id else [])
+        if self.sql is not None:
+            return self.sql.rows(queryset.order_by("sync_txid", "id"), tuple(extra), limit + 1)
         rows = self.representation.values(queryset.order_by("sync_txid", "id"), *extra)
         return list(rows[: limit + 1])
 
@@ -364,10 +371,23 @@ class SyncFeed:
                 })
         return results
 
+    def _encoded(self, rows: list[tuple]) -> list[bytes]:
+        """The JSON of each row's record when PostgreSQL wrote it (``self.sql``): its text for a live
+        record, the tombstone for a deleted one. Line separators are left to the caller to escape."""
+        stamp = UTCDateTimeField().to_representation
+        return [record.encode() if record is not None else fast_json.dumps({
+            "id": pk,
+            "external_id": (extra[2] or None) if self.has_external_id else None,
+            "deleted": True,
+            "deleted_at": stamp(extra[1]),
+        }) for record, pk, *extra in rows]
+
     def _position(self, rows: list[tuple], after: tuple[int, int]) -> tuple[int, int]:
         """Where a page that holds ``rows`` ends: the cursor's position after it."""
         if not rows:
             return after
+        if self.sql is not None:
+            return rows[-1][2], rows[-1][1]
         return rows[-1][self.representation.width], rows[-1][self.representation.columns.index("id")]
 
     def response(self, request) -> HttpResponse | Response:
@@ -383,17 +403,22 @@ class SyncFeed:
         rows = self._page(after, limit, state.horizon_offset)
         more = len(rows) > limit
         rows = rows[:limit]
-        results = self._results(rows)
         position = self._position(rows, after)
         cursor = self.encode(state.epoch, position)
         next_url = replace_query_param(request.build_absolute_uri(), "since", cursor) if more else None
         # The records are encoded once, for the body and for the ETag alike.
-        records = fast_json.dumps(results)
+        if self.sql is not None:  # the same bytes as dumps() of the records (rcf.sync_json)
+            records = fast_json.escape_line_separators(b"[" + b",".join(self._encoded(rows)) + b"]")
+            results = None
+        else:
+            results = self._results(rows)
+            records = fast_json.dumps(results)
         if isinstance(getattr(request, "accepted_renderer", None), JSONRenderer):
             body = b"".join((b'{"results":', records, b',"next":', fast_json.dumps(next_url),
                              b',"cursor":', fast_json.dumps(cursor), b"}"))
             response = HttpResponse(body, content_type=JSONRenderer.media_type)  # what the renderer would write
         else:  # the browsable API
+            results = orjson.loads(records) if results is None else results
             response = Response({"results": results, "next": next_url, "cursor": cursor})
         # The cursor carries the time it was signed, so a hash of the body would change every
         # second; the page's ETag names what it holds instead: the epoch, where it starts and ends,
@@ -455,7 +480,9 @@ class SyncFeed:
                     rows = self._page(position, batch, state.horizon_offset)
                     more = len(rows) > batch
                     rows = rows[:batch]
-                    if rows:
+                    if rows and self.sql is not None:
+                        yield fast_json.escape_line_separators(b"".join(line + b"\n" for line in self._encoded(rows)))
+                    elif rows:
                         yield b"".join(fast_json.dumps(record) + b"\n" for record in self._results(rows))
                     position = self._position(rows, position)
                     if not more:

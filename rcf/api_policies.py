@@ -267,8 +267,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
     and ``previous`` link carries ``cursor``, the sort keys of the row the
     page ends (or starts) at (rcf.keyset), so following ``next`` to page
     2,000 costs what page 1 does; ``?page=N`` is answered with OFFSET.
-    ``count`` stays the exact number of records (an index-only count on the
-    live rows' partial indexes)."""
+    ``count`` stays the exact number of records: the view's
+    ``page_count(queryset)`` when it has one (a resource that can read it
+    from summary rows, or count without the joins its representation
+    adds), else ``COUNT(*)`` of the page's queryset."""
 
     page_size_query_param = "page_size"
     cursor_query_param = "cursor"
@@ -294,23 +296,107 @@ class PageNumberPagination(pagination.PageNumberPagination):
         page_size = self.get_page_size(request)
         if not page_size:
             return None
+        deferred = getattr(view, "deferred_pages", False)
+        self.view = view
         cursor = request.query_params.get(self.cursor_query_param)
         if cursor is not None:
             try:
-                self.keyset_page = keyset.paginate(queryset, ordering, per_page=page_size, cursor=cursor,
-                                                   count=queryset.count(), strict=True)
+                rows = self._deferred_by_cursor(queryset, cursor, page_size) if deferred else queryset
+                self.keyset_page = keyset.paginate(rows, ordering, per_page=page_size, cursor=cursor,
+                                                   count=self.count_of(queryset, view), strict=True)
             except keyset.BadCursor:
                 raise exceptions.NotFound(_("Invalid cursor: follow the next and previous links as given.")) \
                     from None
             return list(self.keyset_page.object_list)
         page_number = request.query_params.get(self.page_query_param) or 1
         try:
-            self.keyset_page = keyset.paginate(queryset, ordering, per_page=page_size, page=page_number,
-                                               count=queryset.count(), strict=True)
+            count = self.count_of(queryset, view)
+            if deferred:
+                self.keyset_page = self._deferred_by_number(queryset, ordering, page_number, page_size, count)
+            else:
+                self.keyset_page = keyset.paginate(queryset, ordering, per_page=page_size, page=page_number,
+                                                   count=count, strict=True)
         except keyset.PageOutOfRange:
             raise exceptions.NotFound(self.invalid_page_message.format(
                 page_number=page_number, message=_("That page contains no results"))) from None
         return list(self.keyset_page.object_list)
+
+    # --- Deferred join (a view's ``deferred_pages = True``) ---
+    # The page's ids come first, from a subquery that selects only the sort keys and the id (an
+    # index-only scan where an index holds them); the records' columns are then read for those ids
+    # alone. An OFFSET of 95,000 then skips index entries, not 95,000 rows read from the table and
+    # formatted; a sort no index holds sorts narrow rows. One query still: the subquery is inside it.
+
+    def _sorted(self, queryset, reverse=False):
+        """The page's records in the sort, keys annotated, without the representation's columns (and the
+        joins they add, which would keep the subquery off an index-only scan): the view's
+        ``listed`` records when it keeps them."""
+        from . import keyset
+
+        records = getattr(self.view, "listed", None)
+        records = queryset if records is None else records
+        annotated = records.annotate(**{key.alias: key.expression for key in self.keys})
+        return annotated, keyset.ordering(self.keys, reverse=reverse)
+
+    def _deferred_by_cursor(self, queryset, cursor, page_size):
+        from . import keyset
+
+        annotated, _ordering = self._sorted(queryset)
+        values, _number, direction = keyset.decode(annotated, self.keys, cursor)  # BadCursor: a 404
+        reverse = direction == "before"
+        annotated, ordering = self._sorted(queryset, reverse=reverse)
+        ids = keyset.seek(annotated, self.keys, values, reverse=reverse).order_by(*ordering).values("pk")
+        return queryset.filter(pk__in=ids[: page_size + 1])
+
+    def _deferred_by_number(self, queryset, ordering, page_number, page_size, count):
+        """``keyset.paginate``'s numbered page (the same rows, number and links), its rows read by id."""
+        from . import keyset
+
+        try:
+            number = int(page_number)
+            if number < 1:
+                raise ValueError(number)
+        except (TypeError, ValueError):
+            raise keyset.PageOutOfRange(page_number) from None
+        if number > max(1, math.ceil(count / page_size)):
+            raise keyset.PageOutOfRange(page_number)
+        start = (number - 1) * page_size
+        annotated, sort = self._sorted(queryset)
+        ids = annotated.order_by(*sort).values("pk")[start: start + page_size + 1]
+        page = keyset.paginate(queryset.filter(pk__in=ids), ordering, per_page=page_size, count=count, strict=True)
+        # Read as the first page of those rows (a next cursor: there are more); numbered here as
+        # paginate numbers page N, so the links are the ones it gives.
+        more = bool(page.next_cursor)
+        page.number, page.next_cursor, page.previous_cursor, page.first_page_previous = number, "", "", False
+        rows = page.object_list
+        if not rows:
+            page.first_page_previous = number > 1
+            page.error = "past_end" if number > 1 else ""
+            return page
+        model = queryset.model
+        if more:
+            page.next_cursor = keyset.encode(self.keys, self._key_values(rows[-1]), number + 1, "after", model=model)
+        if number > 2:
+            page.previous_cursor = keyset.encode(self.keys, self._key_values(rows[0]), number - 1, "before",
+                                                 model=model)
+        elif number == 2:
+            page.first_page_previous = True
+        return page
+
+    def _key_values(self, row) -> list:
+        if isinstance(row, tuple):
+            return list(row[-len(self.keys):])
+        if isinstance(row, dict):
+            return [row[key.alias] for key in self.keys]
+        return [getattr(row, key.alias) for key in self.keys]
+
+    @staticmethod
+    def count_of(queryset, view) -> int:
+        """The number of records in the list: ``view.page_count`` (the view knows cheaper ways: projects
+        read it from the dashboard's summary rows), else a plain count. ``rcf`` cannot know another app's
+        summaries; the hook keeps the dependency one way."""
+        page_count = getattr(view, "page_count", None)
+        return page_count(queryset) if page_count is not None else queryset.count()
 
     def _link(self, cursor):
         from rest_framework.utils.urls import remove_query_param, replace_query_param

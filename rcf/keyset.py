@@ -198,23 +198,24 @@ class KeysetPage:
     object_list: list
     number: int
     per_page: int
-    counted: int  # at most COUNT_CAP + 1 (capped_count)
+    counted: int  # at most cap + 1 (capped_count)
     next_cursor: str = ""
     previous_cursor: str = ""
     first_page_previous: bool = False  # "Previous" leads to page 1 (no cursor)
     error: str = ""
     extra: dict = field(default_factory=dict)
+    cap: int = COUNT_CAP  # the count stops here (a search's is lower: projects.search.SEARCH_COUNT_CAP)
 
     keyset = True
 
     @property
     def count_capped(self) -> bool:
-        """More than ``COUNT_CAP`` rows: ``count`` is the cap ("more than 10,000")."""
-        return self.counted > COUNT_CAP
+        """More than ``cap`` rows: ``count`` is the cap ("more than 10,000")."""
+        return self.counted > self.cap
 
     @property
     def count(self) -> int:
-        return min(self.counted, COUNT_CAP)
+        return min(self.counted, self.cap)
 
     @property
     def num_pages(self) -> int:
@@ -249,7 +250,7 @@ def capped_count(queryset, cap: int | None = None) -> int:
 
 
 def paginate(queryset, sort, *, per_page: int, cursor: str | None = None, page: str | None = None,
-             count: int | None = None, strict: bool = False) -> KeysetPage:
+             count: int | None = None, strict: bool = False, cap: int | None = None) -> KeysetPage:
     """One page of ``queryset`` in ``sort`` (sort keys ending with the primary
     key): by ``cursor`` (keyset) when given, else ``page`` (a number;
     OFFSET, for old links), else the first page.
@@ -260,10 +261,11 @@ def paginate(queryset, sort, *, per_page: int, cursor: str | None = None, page: 
     PageOutOfRange), as DRF answers 404 to a page that is not there. Rows may
     be instances, dicts (``values()``) or tuples (``values_list()``, the
     keys appended last)."""
+    cap = COUNT_CAP if cap is None else cap
     keys = keys_of(queryset, sort)
     annotated = queryset.annotate(**{key.alias: key.expression for key in keys})
     if count is None:
-        count = capped_count(queryset)
+        count = capped_count(queryset, cap)
     number, reverse, error = 1, False, ""
     rows_query = annotated.order_by(*ordering(keys))
     if cursor:
@@ -289,10 +291,10 @@ def paginate(queryset, sort, *, per_page: int, cursor: str | None = None, page: 
             if strict:
                 raise PageOutOfRange(page) from None
             number = 1
-        last = max(1, math.ceil((count if strict else min(count, COUNT_CAP)) / per_page))
+        last = max(1, math.ceil((count if strict else min(count, cap)) / per_page))
         if number > last and strict:
             raise PageOutOfRange(page)
-        if number > last and count <= COUNT_CAP:
+        if number > last and count <= cap:
             number = last  # as Django's Paginator.get_page: past the end is the last page
         start = (number - 1) * per_page
         # A page number beyond any table (?page=10**30) would overflow the database's OFFSET: nothing there.
@@ -303,7 +305,7 @@ def paginate(queryset, sort, *, per_page: int, cursor: str | None = None, page: 
     rows = rows[:per_page]
     if reverse:
         rows.reverse()
-    result = KeysetPage(object_list=rows, number=number, per_page=per_page, counted=count, error=error)
+    result = KeysetPage(object_list=rows, number=number, per_page=per_page, counted=count, error=error, cap=cap)
     if not rows:
         result.first_page_previous = number > 1
         return result

@@ -47,6 +47,10 @@ def _escape_line_separators(data: bytes) -> bytes:
     return data
 
 
+# Public: JSON written elsewhere (PostgreSQL's, rcf.sync_json) is escaped the same way.
+escape_line_separators = _escape_line_separators
+
+
 def dumps(data) -> bytes:
     """What ``JSONRenderer`` renders for ``data`` (compact, UTF-8), as bytes."""
     try:

@@ -171,6 +171,7 @@ class BulkRepresentation:
 
     def __init__(self, serializer_class):
         serializer = serializer_class()
+        self.serializer_class = serializer_class  # rcf.sync_json reads the fields' types
         self.model = serializer.Meta.model
         self.table = self.model._meta.db_table
         self.columns: list[str] = []

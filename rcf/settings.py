@@ -546,10 +546,24 @@ if CACHE_URL:
             "KEY_PREFIX": "rcf",
             # Fail fast when Redis is down (the API throttles then let requests through).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+        },
+        # The dashboard's rendered panels (scm_reports/templatetags/dashboard_panels.py): apart from the
+        # rate-limit counts above, so drawings can never push a counter out (Redis does not evict by default).
+        "panels": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "rcf-panels",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rcf"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rcf"},
+        # A cache of its own for the dashboard's panels: a full local-memory cache evicts entries (culls a
+        # third at MAX_ENTRIES), and the login and API rate-limit counts in "default" must never be the ones.
+        "panels": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rcf-panels",
+                   "OPTIONS": {"MAX_ENTRIES": 2000}},
+    }
 # How long a sync cursor stays valid: a client that has not synced for longer gets 410 Gone and
 # syncs in full again. Tombstones (soft-deleted rows) must be kept at least this long.
 RCF_SYNC_TOMBSTONE_RETENTION_DAYS = env.int("RCF_SYNC_TOMBSTONE_RETENTION_DAYS", default=365)

@@ -7,10 +7,11 @@ reads everything in a fixed number of queries, whatever the data size.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, Window
+from django.db.models import CharField, Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value, Window
 
 from projects import counts as project_counts
 from projects import selectors as project_selectors
@@ -86,6 +87,11 @@ def area_status_matrix(filters: DashboardFilters, areas: list[PriorityArea]) -> 
     return {"statuses": statuses, "rows": rows, "totals": totals, "total": sum(t["count"] for t in totals)}
 
 
+PIPELINE_FIELDS = ("pk", "version", "title", "title_ko", "status", "priority", "created_at", "updated_at",
+                   "priority_area__name", "priority_area__name_ko", "us_lead_poc__full_name",
+                   "rok_lead_poc__full_name")
+
+
 def pipeline(projects: QuerySet, today: datetime.date, limit: int = PIPELINE_LIMIT) -> dict:
     """Projects under review or prioritised, highest priority first, with the
     days they have spent in their current stage. At most ``limit``, read in
@@ -96,7 +102,10 @@ def pipeline(projects: QuerySet, today: datetime.date, limit: int = PIPELINE_LIM
     queryset = (
         projects.filter(status__in=PIPELINE_STATUSES)
         .select_related("priority_area", "us_lead_poc", "rok_lead_poc")
-        .prefetch_related("partner_countries")
+        # Only what the pipeline shows (and the version its priority forms send back): a page of 25
+        # rows costs the template and the fingerprint of its panel no more than it must (issue 14).
+        .only(*PIPELINE_FIELDS)
+        .prefetch_related(Prefetch("partner_countries", queryset=PartnerCountry.objects.only("pk", "name", "name_ko")))
         .annotate(stage_since=Subquery(entered))
         # "prioritized" sorts before "under_review": prioritised work first,
         # then priority 1 first, unset last.
@@ -418,8 +427,9 @@ def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, 
     result = []
     for row in rows:
         projects = named.get(row.year, [])
-        counting_days = [d for d in days if row.window_start is not None and row.deadline is not None
-                         and row.window_start <= d <= row.deadline]
+        # The days inside the row's window: a slice of the sorted days (one a day at most), not a scan a row.
+        counting_days = (days[bisect.bisect_left(days, row.window_start):bisect.bisect_right(days, row.deadline)]
+                         if row.window_start is not None and row.deadline is not None else [])
         item = TimelineYear(
             readiness=row,
             is_next=row.year == focus_year,
@@ -434,3 +444,83 @@ def readiness_timeline(readiness: list[YearReadiness], *, today: datetime.date, 
             item.candidates, item.candidates_more = candidates["projects"], candidates["more"]
         result.append(item)
     return result
+
+
+# --- The dashboard's rendered panels, cached by what they show (issue 14) -------------------------------
+
+
+def fingerprint(*values) -> str:
+    """A digest of everything in ``values`` (what one dashboard panel shows),
+    so that a panel rendered once is reused only while its data is the same:
+    a change of any figure, name, date or label changes the digest, and a
+    panel is never stale (``scm_reports.templatetags.dashboard_panels``).
+
+    It walks the values the selectors already returned, never the database:
+    model instances by every field and annotation read (``__dict__``), with
+    the related objects and prefetched lists they carry; dataclasses, dicts,
+    lists, dates, numbers, strings and lazy labels (in the active language).
+    Anything else (an unevaluated queryset above all) is refused with a
+    TypeError rather than guessed at."""
+    import dataclasses
+    import decimal
+    import enum
+    import hashlib
+
+    from django.db.models import Model
+    from django.utils.functional import Promise
+
+    out: list = []
+    add = out.append
+    plain = (str, int, float, bool, decimal.Decimal, datetime.date, datetime.datetime, datetime.time, type(None))
+    exactly_plain = frozenset(plain)
+
+    def walk(value):
+        if type(value) in exactly_plain:  # most values: the fast path
+            add(value)
+        elif isinstance(value, enum.Enum):  # before str: a TextChoices member is a str too
+            add(repr(value))
+        elif isinstance(value, plain):
+            add(value)
+        elif isinstance(value, Promise):
+            add(str(value))
+        elif isinstance(value, (list, tuple)):
+            add(len(value))
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            add(len(value))
+            for key, item in value.items():
+                add(key)
+                walk(item)
+        elif isinstance(value, Model):
+            add(value._meta.label)
+            for key, item in value.__dict__.items():
+                if key == "_state":
+                    for name, related in item.fields_cache.items():
+                        add(name)
+                        walk(related)
+                elif key == "_prefetched_objects_cache":
+                    for name, queryset in item.items():
+                        add(name)
+                        walk(list(queryset) if queryset._result_cache is not None else _unread(queryset))
+                elif key[0] != "_":
+                    add(key)
+                    if type(item) in exactly_plain:
+                        add(item)
+                    else:
+                        walk(item)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            add(type(value).__name__)
+            for f in dataclasses.fields(value):
+                add(f.name)
+                walk(getattr(value, f.name))
+        else:
+            raise TypeError(f"fingerprint: cannot digest a {type(value).__name__}")
+
+    for value in values:
+        walk(value)
+    return hashlib.blake2b(repr(out).encode(), digest_size=16).hexdigest()
+
+
+def _unread(queryset):
+    raise TypeError(f"fingerprint: {queryset.model.__name__} queryset not read yet (it would query)")

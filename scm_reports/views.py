@@ -30,6 +30,7 @@ from .dashboard import dashboard as dashboard_data
 from .forms import PresentationForm, SCMCycleForm
 from .models import SCMCycle
 from .selectors import scm_windows
+from .templatetags.dashboard_panels import dashboard_panels
 
 
 class CycleListView(StaffView):
@@ -115,7 +116,11 @@ class DashboardView(StaffView):
             messages.warning(request, _("Ignored the unknown %(filter)s filter “%(value)s”.") % {
                 "filter": name, "value": value})
         board = dashboard_data(today=framework_today(), filters=filters, areas=areas)
-        return render(request, "scm_reports/dashboard.html", _board_context(request, board))
+        context = _board_context(request, board)
+        # Each panel rendered once per state of its data, then reused (issue 14): templatetags/dashboard_panels.py.
+        context["dashboard_panels"] = dashboard_panels(board, request=request, can_prioritize=context["can_prioritize"],
+                                                       query=context["query"], at_risk_days=context["at_risk_days"])
+        return render(request, "scm_reports/dashboard.html", context)
 
 
 class PipelinePriorityView(StaffView):

@@ -260,3 +260,30 @@ def _test_task_queue():
     from rcf.celery import app
 
     app.conf.task_default_queue = "rcf-test-suite"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server, django_db_setup, django_db_blocker):
+    """pytest-django's live server, which lets the test database be dropped only once the server's request
+    threads have let go of it. A thread serving a keep-alive HTTP connection (a browser's, a requests
+    session's) keeps its database connection until the client hangs up; the client goes at the end of the
+    run too, but a moment later than the test database is dropped, which then fails with "database
+    test_rcf is being accessed by other users" and is left behind. Waits (10 s at most) for those sessions
+    to end; nothing is ended by force."""
+    import time
+
+    from django.db import connection
+
+    yield live_server
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                if cursor.fetchone()[0] == 0:
+                    break
+            time.sleep(0.1)
+        connection.close()

@@ -15,6 +15,8 @@ import json
 import re
 import sqlite3
 
+import pytest
+
 from tests.api.conftest import SyncClient
 
 from . import test_restore as harness
@@ -98,9 +100,27 @@ def dumpdata_round_trip(source_url: str, target_url: str, fixture) -> None:
         assert row == expected
 
 
-def test_dumpdata_into_a_fresh_sqlite_database_loads_exactly_the_dumped_history(tmp_path):
-    source, target = sqlite_url(tmp_path / "source.sqlite3"), sqlite_url(tmp_path / "fresh.sqlite3")
-    manage(source, "migrate", "--no-input")
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory):
+    """A new SQLite database just migrated, made once for this module: a test that needs a fresh migrated
+    database copies it (the file ``migrate`` would make again, without its ~10 s each time)."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.sqlite3"
+    manage(sqlite_url(path), "migrate", "--no-input")
+    return path
+
+
+def fresh_sqlite(migrated, path):
+    """A copy of the migrated database at ``path`` (through SQLite's backup API: WAL pages included)."""
+    with sqlite3.connect(migrated) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return path
+
+
+def test_dumpdata_into_a_fresh_sqlite_database_loads_exactly_the_dumped_history(tmp_path, migrated_sqlite):
+    source = sqlite_url(fresh_sqlite(migrated_sqlite, tmp_path / "source.sqlite3"))
+    target = sqlite_url(fresh_sqlite(migrated_sqlite, tmp_path / "fresh.sqlite3"))
     manage(source, "shell", input=POPULATE_SCRIPT)
     dumpdata_round_trip(source, target, tmp_path / "backup.json")
 
@@ -117,9 +137,8 @@ def sqlite_epoch(path) -> int:
         return conn.execute("SELECT epoch FROM rcf_syncepoch").fetchone()[0]
 
 
-def test_sqlite_backup_and_restore_commands_round_trip(tmp_path):
-    live, backup = tmp_path / "live.sqlite3", tmp_path / "backup.sqlite3"
-    manage(sqlite_url(live), "migrate", "--no-input")
+def test_sqlite_backup_and_restore_commands_round_trip(tmp_path, migrated_sqlite):
+    live, backup = fresh_sqlite(migrated_sqlite, tmp_path / "live.sqlite3"), tmp_path / "backup.sqlite3"
     manage(sqlite_url(live), "shell", input=POPULATE_SCRIPT)
     out = manage(sqlite_url(live), "backup_database", str(backup)).stdout
     assert "SECRET_KEY" in out and "media" in out  # what else to keep
@@ -158,7 +177,14 @@ def pg_checksums(cluster, database: str) -> dict[str, tuple[int, str]]:
 
 def test_postgresql_dump_and_restore_reproduce_every_table_and_the_site_syncs(clusters, sites, tmp_path):
     cluster = clusters("backup")
-    cluster.create_database("rcf")
+    # One migrate, copied: the site's database and, later, the fresh database the dumpdata backup is loaded
+    # into are both made from this one just migrated (CREATE DATABASE … TEMPLATE copies it as migrate left
+    # it; a full migrate is the longest step of this test).
+    cluster.create_database("migrated")
+    manage(cluster.url("migrated"), "migrate", "--no-input")
+    with cluster.connect() as conn:
+        for name in ("rcf", "from_fixture"):
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE migrated')
     source = cluster.url("rcf")
     key = prepare_site(source)
     site = sites(source)
@@ -208,5 +234,4 @@ def test_postgresql_dump_and_restore_reproduce_every_table_and_the_site_syncs(cl
 
     # dumpdata → a fresh migrated database → loaddata (the ids of history
     # rows used to collide here).
-    cluster.create_database("from_fixture")
     dumpdata_round_trip(source, cluster.url("from_fixture"), tmp_path / "backup.json")

@@ -57,5 +57,11 @@ def test_a_page_costs_the_same_queries_for_10_and_1000_records(api_client, viewe
     add_projects(990, us_lead_poc=us_lead_poc, rok_lead_poc=rok_lead_poc)
     many, results = queries_for(client, params)
     assert len(results) == 1000
-    assert many == few
+    if "search" in params:
+        # The search picks its plan from the data (projects.search.plan): a word in 10 of 10 records is read
+        # on the trigram indexes (a probe: a few queries more), the same word in 1,000 on the sort's index.
+        # Either way a fixed number of queries: never more with more records.
+        assert many <= few
+    else:
+        assert many == few
     assert few <= 15  # and a handful at that: auth, permissions, the page, one per many-to-many field

@@ -183,7 +183,7 @@ def test_a_group_is_capped_and_links_to_the_list_filtered_by_the_query(client, v
 
 
 @pytest.mark.parametrize("records", [1, 12])
-def test_one_query_a_kind_whatever_the_number_of_results(django_assert_num_queries, administrator, records):
+def test_one_query_a_kind_whatever_the_number_of_results(django_assert_max_num_queries, administrator, records):
     for n in range(records):
         project = ProjectFactory(title=f"Radar project {n}")
         poc = PointOfContactFactory(full_name=f"Radar person {n}")
@@ -193,7 +193,8 @@ def test_one_query_a_kind_whatever_the_number_of_results(django_assert_num_queri
         DocumentFactory(title=f"Radar document {n}", project=project)
     administrator.has_perm("projects.view_document")  # the permissions are read once a request
     query = search.clean_query("radar")
-    with django_assert_num_queries(len(search.KINDS)):
+    # One a kind on SQLite; on PostgreSQL a fixed few (issue 14: search.plan's sample and index probe).
+    with django_assert_max_num_queries(search.queries_a_kind() * len(search.KINDS)):
         groups = search.search(query, administrator)
         rendered = [(r.url, str(r.title), r.meta, r.date) for g in groups for r in g.results]
     assert [g.kind for g in groups] == ["projects", "pocs", "organizations", "engagements", "actions", "documents"]
