@@ -237,34 +237,41 @@ def _index_probe(base, conditions: list[Q], limit: int) -> list[list]:
     from django.db import transaction
 
     results = []
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    # A savepoint (or the request's own transaction): if a probe fails (the statement timeout cancels it),
+    # rolling it back puts the settings back too, and the error (a 503 for a timeout) is the one raised. Put
+    # back by a query after a failed one, as in a `finally`, the transaction is already aborted: a second
+    # error, a 500, would replace the first.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('enable_seqscan'), current_setting('enable_indexscan'), "
                        "set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true)")
         seqscan, indexscan, _off, _off2 = cursor.fetchone()
-        try:
-            for condition in conditions:
-                results.append(list(base.filter(condition).order_by().values_list("pk", flat=True)[:limit]))
-        finally:
-            cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('enable_indexscan', %s, true)",
-                           [seqscan, indexscan])
+        for condition in conditions:
+            results.append(list(base.filter(condition).order_by().values_list("pk", flat=True)[:limit]))
+        cursor.execute("SELECT set_config('enable_seqscan', %s, true), set_config('enable_indexscan', %s, true)",
+                       [seqscan, indexscan])
     return results
 
 
-def _locate(base, condition) -> Plan:
+def _locate(base, condition, terms: list[str]) -> Plan:
     """Common (the sample), few (their ids, on the trigram indexes) or neither. ``condition(indexed)``
     makes the Q."""
     if _sample_hits(base, condition(False)) >= COMMON_HITS:
         return Plan(condition(False), common=True)
+    if all(len(term) < 3 for term in terms):
+        # Words of one or two characters have no trigram: the indexes cannot narrow them, and the probe
+        # (plain scans off) would read them whole. Left to the planner, under the statement timeout.
+        return Plan(condition(False))
     condition = condition(True)
     (ids,) = _index_probe(base, [condition], ID_LIST_MAX + 1)
     return Plan(condition, ids=ids if len(ids) <= ID_LIST_MAX else None)
 
 
 # Queries a kind of the header search at most (``_fetch``): the rows and their total in one on SQLite; on
-# PostgreSQL the sample, the probe (its settings put and put back), a misspelling's words and their probe, the
-# rows (a common word: the sample, the candidates, the capped count, the rows). Never more with more records.
+# PostgreSQL the sample, the probe (its settings put and put back, in a savepoint: two more inside a request's
+# transaction), a misspelling's words and their probe, the rows (a common word: the sample, the candidates,
+# the capped count, the rows). Never more with more records.
 def queries_a_kind() -> int:
-    return 10 if _postgres() else 1
+    return 14 if _postgres() else 1
 
 
 # The projects' words (projects/migrations/0016): a misspelt word is looked up there.
@@ -314,13 +321,14 @@ def plan(base, fields: tuple[str, ...], query: SearchQuery, *, exact: tuple[str,
     as well, by substring, as above; else pg_trgm's ``%>`` on the trigram indexes."""
     if not _postgres():
         return Plan(match_q(fields, query, exact=exact, fuzzy=False))
-    found = _locate(base, lambda indexed: match_q(fields, query, exact=exact, fuzzy=False, indexed=indexed))
+    found = _locate(base, lambda indexed: match_q(fields, query, exact=exact, fuzzy=False, indexed=indexed),
+                    query.terms)
     if found.common or not found.few or len(found.ids) >= FUZZY_BELOW or not _has_fuzzy_words(query):
         return found
     if words:
         similar = similar_words(query) if any(_looked_up(term) for term in query.terms) else {}
         return _locate(base, lambda indexed: match_q(fields, query, exact=exact, fuzzy=False, similar=similar,
-                                                     indexed=indexed)) if similar else found
+                                                     indexed=indexed), query.terms) if similar else found
     condition = match_q(fields, query, exact=exact, fuzzy=True)
     (ids,) = _index_probe(base, [condition], ID_LIST_MAX + 1)
     return Plan(condition, ids=ids if len(ids) <= ID_LIST_MAX else None)

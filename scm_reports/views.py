@@ -91,6 +91,12 @@ def _dashboard_filters(params, areas) -> tuple[DashboardFilters, dict]:
     return DashboardFilters(side=side, area=area, year=year), errors
 
 
+def _filters_query(filters: DashboardFilters) -> str:
+    return urlencode([(name, value) for name, value in (("side", filters.side),
+                                                       ("area", filters.area.code if filters.area else None),
+                                                       ("year", filters.year)) if value])
+
+
 def _board_context(request, board) -> dict:
     # Read once: re-ranking and the "awaiting your concurrence" panel are a linked lead POC's.
     may_change = request.user.has_perm("projects.change_cooperativeproject")
@@ -100,7 +106,10 @@ def _board_context(request, board) -> dict:
         "sides": LeadSide.choices,
         "can_prioritize": lead_poc is not None,
         "concurrence": awaiting_concurrence(poc=lead_poc),
-        "query": request.GET.urlencode(),
+        # The priority forms send the page's filters back (to return to the same view): the filters as read,
+        # not the raw query string, so a cached pipeline (dashboard_panels) has one copy per filter, not one
+        # per made-up parameter.
+        "query": _filters_query(board.filters),
         "at_risk_days": settings.RCF_AT_RISK_DAYS,
     }
 

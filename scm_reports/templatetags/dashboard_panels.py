@@ -105,7 +105,8 @@ def dashboard_panels(board, *, request, can_prioritize: bool, query: str, at_ris
         "timeline": (board.timeline, board.open_flags, at_risk_days,
                      request.user.has_perm("scm_reports.add_scmcycle")),
         "matrix": (board.matrix, board.filters),
-        # The priority forms carry the page's filters (`query`): only a lead POC's pipeline has them.
+        # The priority forms carry the page's filters (`query`: made from board.filters, never the raw query
+        # string, so made-up parameters cannot multiply the copies): only a lead POC's pipeline has them.
         "pipeline": (board.pipeline, can_prioritize, query if can_prioritize else ""),
         "coverage": (board.coverage,),
         "implementation": (board.implementation,),

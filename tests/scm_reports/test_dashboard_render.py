@@ -212,3 +212,24 @@ def test_panels_never_push_out_the_rate_limit_counts(client, viewer, data):
     stored = panels._cache if hasattr(panels, "_cache") else panels._cache.get_client().keys("rcf-panels:*")
     assert stored  # the page stored its panels there
     assert caches["default"].get("a-rate-limit-count") == 7
+
+
+def _panel_keys() -> set:
+    panels = caches["panels"]
+    if hasattr(panels, "_cache") and isinstance(panels._cache, dict):  # local memory
+        return set(panels._cache)
+    return set(panels._cache.get_client().keys("rcf-panels:*"))
+
+
+def test_made_up_parameters_do_not_multiply_a_lead_pocs_cached_pipeline(client, lead, data):
+    """The priority forms carry the page's filters; made from the filters as read (not the raw query
+    string), so `?x=1`, `?x=2`… cannot each store another copy of the panel (a cache filled at will)."""
+    caches["panels"].clear()
+    first = _get(client, lead, x="1", area="maritime-security")
+    stored = _panel_keys()
+    assert stored
+    for n in range(2, 6):
+        _get(client, lead, x=str(n), area="maritime-security", utm=f"campaign-{n}")
+    assert _panel_keys() == stored
+    # The forms still send the filter back (and only it).
+    assert 'name="query" value="area=maritime-security"' in first.content.decode()
