@@ -92,7 +92,10 @@ def test_make_run_logs_no_noise_and_ctrl_c_stops_everything_without_a_make_error
     log_path.parent.mkdir(exist_ok=True)
     with open(log_path, "w+b") as log:
         run = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                               # As from a terminal: HUP not ignored, even when the suite itself runs under
+                               # nohup (a shell cannot trap a signal ignored when it started).
+                               preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
         try:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
